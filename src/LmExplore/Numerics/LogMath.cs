@@ -1,0 +1,46 @@
+using System.Numerics.Tensors;
+
+namespace LmExplore.Numerics;
+
+/// <summary>Log-space helpers. Everything that could overflow (exp(r/β) with β = 1e-4) goes through here.</summary>
+public static class LogMath
+{
+    /// <summary>log Σ exp(v_i), stable for any finite inputs; −∞ for an empty span.</summary>
+    public static double LogSumExp(ReadOnlySpan<double> values)
+    {
+        if (values.IsEmpty) return double.NegativeInfinity;
+        double max = TensorPrimitives.Max(values);
+        if (double.IsNegativeInfinity(max)) return double.NegativeInfinity;
+        double sum = 0;
+        for (int i = 0; i < values.Length; i++) sum += Math.Exp(values[i] - max);
+        return max + Math.Log(sum);
+    }
+
+    /// <summary>log(exp(a) + exp(b)).</summary>
+    public static double LogAddExp(double a, double b)
+    {
+        if (double.IsNegativeInfinity(a)) return b;
+        if (double.IsNegativeInfinity(b)) return a;
+        return a > b ? a + double.LogP1(Math.Exp(b - a)) : b + double.LogP1(Math.Exp(a - b));
+    }
+
+    /// <summary>Online log-sum-exp accumulator (one pass, no buffer).</summary>
+    public struct Accumulator
+    {
+        private double _max;
+        private double _sum;
+        private bool _any;
+
+        /// <summary>Adds exp(v) to the running sum.</summary>
+        public void Add(double v)
+        {
+            if (double.IsNegativeInfinity(v)) return;
+            if (!_any) { _max = v; _sum = 1; _any = true; return; }
+            if (v <= _max) _sum += Math.Exp(v - _max);
+            else { _sum = _sum * Math.Exp(_max - v) + 1; _max = v; }
+        }
+
+        /// <summary>log of the sum so far (−∞ if nothing was added).</summary>
+        public readonly double Value => _any ? _max + Math.Log(_sum) : double.NegativeInfinity;
+    }
+}
