@@ -15,7 +15,10 @@ public static class CliApp
     /// <summary>The command tree.</summary>
     internal static RootCommand BuildRoot(CliContext context)
     {
-        var root = new RootCommand("lmexplore — reinforcement learning with language models through a sampling oracle (Foster, Mhammedi, Rohatgi, COLT 2025).");
+        var root = new RootCommand("lmexplore — reinforcement learning with language models through a sampling oracle (Foster, Mhammedi, Rohatgi, COLT 2025).")
+        {
+            HelpName = "lmexplore",
+        };
         root.Add(RunCommand.Create(context));
         root.Add(InstanceCommands.Create(context));
         foreach (var command in ExperimentCommands.Create()) root.Add(command);

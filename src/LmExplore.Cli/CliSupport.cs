@@ -150,6 +150,7 @@ internal static class CliSupport
     public static Option<ulong> SeedOption(bool required, string description) => new("--seed")
     {
         Description = description,
+        HelpName = "N",
         Required = required,
         CustomParser = r => ParseUnsigned(r, "--seed", "an unsigned 64-bit integer"),
     };
@@ -158,6 +159,7 @@ internal static class CliSupport
     public static Option<long?> BudgetOption(string name, string description) => new(name)
     {
         Description = description,
+        HelpName = "N",
         CustomParser = r =>
         {
             ulong value = ParseUnsigned(r, name, "a non-negative integer");
@@ -170,6 +172,7 @@ internal static class CliSupport
     public static Option<string[]> KeyValueOption(string name, string description) => new(name)
     {
         Description = description,
+        HelpName = "k=v",
         AllowMultipleArgumentsPerToken = true,
         Arity = ArgumentArity.OneOrMore,
     };

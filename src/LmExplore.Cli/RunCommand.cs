@@ -10,16 +10,16 @@ internal static class RunCommand
 {
     public static Command Create(CliContext context)
     {
-        var instance = new Option<string>("--instance") { Description = "Instance family (linear, needle) or instance file (.json).", Required = true };
+        var instance = new Option<string>("--instance") { HelpName = "family|file.json", Description = "Instance family (linear, needle) or instance file (.json).", Required = true };
         var parameters = CliSupport.KeyValueOption("--param", "Instance family parameter k=v (repeatable), e.g. --param prompts=8 --param ccov=100.");
-        var algo = new Option<string>("--algo") { Description = "Algorithm: spanner, mtss, passive, onlinedpo, xpo, optimaldesign.", Required = true };
+        var algo = new Option<string>("--algo") { HelpName = "name", Description = "Algorithm: spanner, mtss, passive, onlinedpo, xpo, optimaldesign.", Required = true };
         var algoParams = CliSupport.KeyValueOption("--algo-param", "Algorithm parameter k=v (repeatable), e.g. --algo-param epsilon=0.01.");
         var seed = CliSupport.SeedOption(required: true, "Run seed (unsigned 64-bit): fixes every random choice of the run.");
         var budgetComp = CliSupport.BudgetOption("--budget-comp", "Sampling-oracle budget T_comp (sequence samples).");
         var budgetData = CliSupport.BudgetOption("--budget-data", "Reward-query budget T_data.");
         var budgetTokens = CliSupport.BudgetOption("--budget-tokens", "Token-oracle budget T_tokens.");
         var json = new Option<bool>("--json") { Description = "Print exactly one JSON object on stdout (and nothing else)." };
-        var output = new Option<string?>("--out") { Description = "Append the result as one JSON line to this file (created if missing)." };
+        var output = new Option<string?>("--out") { HelpName = "results.jsonl", Description = "Append the result as one JSON line to this file (created if missing)." };
         var strict = new Option<bool>("--strict") { Description = "Exit with code 3 when a budget was exhausted." };
         var normalize = new Option<bool>("--normalize") { Description = "Rescale weights/probabilities of an instance file that do not sum to 1." };
 
