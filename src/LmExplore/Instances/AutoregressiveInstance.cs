@@ -11,7 +11,7 @@ public readonly record struct AutoregressivePrompt(double Weight, int InitialSta
 /// s' = T(s,a), reference next-token law π_ref(a|s), token features ψ(s,a) ∈ R^d and
 /// reward r*(x, a_{1:H}) = Σ_h ⟨θ*, ψ(s_{h−1}, a_h)⟩. All arrays are flat and row-major.
 /// Exact quantities (J_β, C_cond, C_cov) come from dynamic programming over (h, s), see
-/// <see cref="AutoregressiveEvaluator"/>.
+/// <see cref="LmExplore.Evaluation.AutoregressiveEvaluator"/>.
 /// </summary>
 public sealed class AutoregressiveInstance
 {

@@ -64,14 +64,24 @@ internal sealed class JsonInput
         var reader = new Utf8JsonReader(bytes, new JsonReaderOptions { AllowTrailingCommas = false, CommentHandling = JsonCommentHandling.Disallow, MaxDepth = 64 });
         try
         {
+            // Array frames hold the index of the element being read, so an error points at that element.
             while (reader.Read())
             {
                 var t = reader.TokenType;
-                if (t == JsonTokenType.PropertyName) { frames[^1] = (false, -1, reader.GetString()); continue; }
-                if (t is JsonTokenType.EndObject or JsonTokenType.EndArray) { frames.RemoveAt(frames.Count - 1); continue; }
-                if (frames.Count > 0 && frames[^1].IsArray) frames[^1] = (true, frames[^1].Index + 1, null);
-                if (t == JsonTokenType.StartObject) frames.Add((false, -1, null));
-                else if (t == JsonTokenType.StartArray) frames.Add((true, -1, null));
+                switch (t)
+                {
+                    case JsonTokenType.PropertyName: frames[^1] = (false, -1, reader.GetString()); break;
+                    case JsonTokenType.StartObject: frames.Add((false, -1, null)); break;
+                    case JsonTokenType.StartArray: frames.Add((true, 0, null)); break;
+                    case JsonTokenType.EndObject:
+                    case JsonTokenType.EndArray:
+                        frames.RemoveAt(frames.Count - 1);
+                        if (frames.Count > 0 && frames[^1].IsArray) frames[^1] = (true, frames[^1].Index + 1, null);
+                        break;
+                    default:
+                        if (frames.Count > 0 && frames[^1].IsArray) frames[^1] = (true, frames[^1].Index + 1, null);
+                        break;
+                }
             }
             return new InputException($"{File}: $: invalid JSON");
         }
