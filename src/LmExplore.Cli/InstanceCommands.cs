@@ -33,7 +33,7 @@ internal static class InstanceCommands
                 parse.GetValue(seed), parse.GetValue(normalize));
             var enumerable = loaded.Enumerable ?? throw new InputException("instance export supports enumerable instances only");
             string path = parse.GetValue(output)!;
-            InstanceWriter.Write(enumerable, path);
+            InstanceJson.Write(enumerable, path); // temp file + rename: never a half-written file
             context.Error.WriteLine($"wrote {path} ({enumerable.Prompts.Count} prompts, {enumerable.TotalResponses} responses, d = {enumerable.Dimension})");
             return ExitCodes.Ok;
         }));
@@ -82,7 +82,16 @@ internal static class InstanceCommands
                 ("avg_coverage", s.AverageCoverage),
             ];
         }
-        throw new InputException("this instance kind cannot be inspected yet");
+        var a = loaded.Autoregressive ?? throw new InvalidOperationException("loaded instance of unknown kind");
+        var t = AutoregressiveEvaluator.Summarize(a);
+        return
+        [
+            ("instance", a.Name), ("kind", "autoregressive"), ("d", (long)t.Dimension), ("prompts", (long)t.Prompts),
+            ("vocab", (long)t.Vocab), ("horizon", (long)t.Horizon), ("states", (long)t.States),
+            ("beta", t.Beta), ("R_max", t.RMax), ("J_opt", t.JOpt), ("J_ref", t.JRef),
+            ("C_cov", t.CCov), ("log_C_cov", AutoregressiveEvaluator.LogCoverageOfOptimal(a)), ("C_cond", t.CCond),
+            ("avg_coverage", t.AverageCoverage),
+        ];
     }
 
     private static string ToJson(List<(string Key, object? Value)> rows)
@@ -116,11 +125,4 @@ internal static class InstanceCommands
         double d => RunCommand.Fmt(d),
         _ => value.ToString() ?? "",
     };
-}
-
-/// <summary>Writes instance files so that an error never leaves a half-written file behind.</summary>
-internal static class InstanceWriter
-{
-    public static void Write(EnumerableInstance instance, string path)
-        => throw new InputException("instance export is not available yet (waiting for the instance writer)");
 }
