@@ -6,11 +6,11 @@ namespace LmExplore.Cli;
 public static class CliApp
 {
     /// <summary>Runs the command line with explicit writers and no progress bar; returns the exit code of SPEC §5.</summary>
-    public static int Main(string[] args, TextWriter stdout, TextWriter stderr, CancellationToken cancellation = default)
-        => Main(args, new CliContext { Out = stdout, Error = stderr, Interactive = false, Cancellation = cancellation });
+    public static int Invoke(string[] args, TextWriter stdout, TextWriter stderr, CancellationToken cancellation = default)
+        => Invoke(args, new CliContext { Out = stdout, Error = stderr, Interactive = false, Cancellation = cancellation });
 
     /// <summary>Runs the command line in <paramref name="context"/>.</summary>
-    internal static int Main(string[] args, CliContext context) => CliSupport.Invoke(BuildRoot(context), args, context);
+    internal static int Invoke(string[] args, CliContext context) => CliSupport.Invoke(BuildRoot(context), args, context);
 
     /// <summary>The command tree.</summary>
     internal static RootCommand BuildRoot(CliContext context)

@@ -8,4 +8,4 @@ Console.CancelKeyPress += (_, e) =>
     e.Cancel = true;
     cancellation.Cancel();
 };
-return CliApp.Main(args, CliContext.ForConsole(cancellation.Token));
+return CliApp.Invoke(args, CliContext.ForConsole(cancellation.Token));

@@ -141,7 +141,7 @@ public class CliContractTests
         var stdout = new StringWriter();
         var stderr = new StringWriter();
         var context = new LmExplore.Cli.CliContext { Out = stdout, Error = stderr, Cancellation = cts.Token, Run = cancelled };
-        int code = LmExplore.Cli.CliApp.Main([.. RunArgs, "--json", "--out", outPath], context);
+        int code = LmExplore.Cli.CliApp.Invoke([.. RunArgs, "--json", "--out", outPath], context);
         Assert.Equal(130, code);
         Assert.Equal("", stdout.ToString());
         Assert.Single(stderr.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries));

@@ -42,7 +42,7 @@ internal static class CliHarness
         var stdout = new StringWriter { NewLine = "\n" };
         var stderr = new StringWriter { NewLine = "\n" };
         var context = new CliContext { Out = stdout, Error = stderr, Interactive = false, Run = runner ?? Runner.Run };
-        int code = CliApp.Main(args, context);
+        int code = CliApp.Invoke(args, context);
         return new CliOutcome(code, stdout.ToString(), stderr.ToString());
     }
 
