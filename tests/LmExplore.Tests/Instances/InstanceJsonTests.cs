@@ -89,7 +89,9 @@ public sealed class InstanceJsonTests : IDisposable
         { "no-prompts", Good[..Good.IndexOf("\"prompts\"")] + "\"prompts\": [] }", "$.prompts: must contain at least one prompt" },
         { "duplicate-top", Good.Replace("\"beta\": 0.1,", "\"beta\": 0.1, \"beta\": 0.2,"), "$.beta: duplicate key" },
         { "duplicate-response", Good.Replace("\"refProb\": 0.3,", "\"refProb\": 0.3, \"refProb\": 0.3,"), "$.prompts[0].responses[1].refProb: duplicate key" },
-        { "unknown-key", Good.Replace("\"refProb\": 0.3,", "\"refprob\": 0.3,"), "$.prompts[0].responses[1].refprob: unknown field" },
+        { "unknown-key", Good.Replace("\"refProb\": 0.3,", "\"refprob\": 0.3,"), "$.prompts[0].responses[1].refprob: unknown field (did you mean 'refProb'?" },
+        { "typo-noise", Good.Replace("\"noise\":", "\"nosie\":"), "$.nosie: unknown field (did you mean 'noise'?" },
+        { "typo-weights", Good.Replace("\"weight\": 0.50", "\"weights\": 0.50"), "$.prompts[1].weights: unknown field (did you mean 'weight'?" },
         { "response-not-object", Good.Replace("{ \"refProb\": 1.0, \"features\": [0.3, 0.2, 0.1] }", "[1]"), "$.prompts[1].responses[0]: must be an object (got an array)" },
         { "null-number", Good.Replace("\"refProb\": 0.3", "\"refProb\": null"), "$.prompts[0].responses[1].refProb: must be a number (got null)" },
         { "trailing-comma", Good.Replace("[1.0, 0.0, -0.5]", "[1.0, 0.0, -0.5,]"), "$.theta" },
@@ -106,6 +108,15 @@ public sealed class InstanceJsonTests : IDisposable
         Assert.StartsWith(path + ": ", ex.Message);
         Assert.DoesNotContain('\n', ex.Message);
         Assert.DoesNotContain('\r', ex.Message);
+    }
+
+    [Fact]
+    public void UnrelatedExtraKeysAreIgnored()
+    {
+        string text = Good.Replace("\"beta\": 0.1,", "\"beta\": 0.1, \"comment\": \"made by hand\", \"description\": { \"x\": [1, 2] },")
+                          .Replace("\"refProb\": 0.3,", "\"refProb\": 0.3, \"id\": 17,");
+        var inst = InstanceCatalog.Load(WriteFile("extra.json", text)).Enumerable!;
+        FamilyTests.AssertIdentical(InstanceCatalog.Load(WriteFile("plain.json", Good)).Enumerable!, inst);
     }
 
     [Fact]
