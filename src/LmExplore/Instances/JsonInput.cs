@@ -98,7 +98,7 @@ internal sealed class JsonInput
             if (cut >= 0) msg = msg[..cut];
             msg = OneLine(msg).TrimEnd('.');
             string where = e.LineNumber is long line ? $" at line {line + 1}, column {e.BytePositionInLine + 1}" : "";
-            if (msg.Contains("Expected depth to be zero", StringComparison.Ordinal) || msg.Contains("does not contain any", StringComparison.Ordinal) || msg.Contains("end of data", StringComparison.Ordinal))
+            if (msg.Contains("Expected depth to be zero", StringComparison.Ordinal) || msg.Contains("does not contain any", StringComparison.Ordinal) || msg.Contains("reached end of data", StringComparison.Ordinal))
                 msg = "file ends too early (truncated JSON?)";
             return new InputException($"{File}: {sb}: invalid JSON{where}: {msg}");
         }
