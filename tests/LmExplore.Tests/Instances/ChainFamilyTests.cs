@@ -49,6 +49,23 @@ public sealed class ChainFamilyTests
         Assert.True(logCond24 < logCond8 + 1.0, $"log C_cond: H=8 {logCond8}, H=24 {logCond24}");
     }
 
+    [Fact]
+    public void ExportImportKeepsTheChain()
+    {
+        var loaded = InstanceCatalog.CreateAny("chain", P("horizon=7", "prompts=3", "noise=none"), 9);
+        string path = Path.Combine(Path.GetTempPath(), $"lmexplore-chain-{Guid.NewGuid():N}.json");
+        try
+        {
+            Assert.Equal(AutoregressiveJson.Format, InstanceFile.Write(loaded, path));
+            var back = InstanceCatalog.Load(path).Autoregressive!;
+            var a = loaded.Autoregressive!;
+            Assert.Equal(a.Name, back.Name);
+            Assert.True(a.TokenFeatures.SequenceEqual(back.TokenFeatures) && a.Transitions.SequenceEqual(back.Transitions));
+            Assert.Equal(AutoregressiveEvaluator.OptimalValue(a), AutoregressiveEvaluator.OptimalValue(back), 12);
+        }
+        finally { File.Delete(path); }
+    }
+
     [Theory]
     [InlineData("horizon=0", "'horizon' must be in [1")]
     [InlineData("vocab=x", "'vocab' must be an integer")]
