@@ -14,7 +14,7 @@ namespace LmExplore.Instances;
 ///   "prompts": [ { "weight": 1.0, "initialState": 0 } ],
 ///   "transition": [[1, 2], ...],  "refProbs": [[0.5, 0.5], ...],  "tokenFeatures": [[[1, 0], [0, 1]], ...] }
 /// </code>
-/// Validation as for <see cref="InstanceJson"/>: one line naming the JSON path; unknown keys rejected;
+/// Validation as for <see cref="InstanceJson"/>: one line naming the JSON path; unknown keys treated as for InstanceJson;
 /// <c>noise</c> and <c>name</c> optional. Rewards are Σ_h ⟨θ, ψ⟩; for bernoulli noise every sequence
 /// reward must lie in [0,1] (checked by a min/max DP over the horizon).
 /// </summary>

@@ -59,4 +59,13 @@ public static class InstanceFile
             };
         }
     }
+
+    /// <summary>Writes either kind atomically in its own format (<c>lmexplore.instance/v1</c> or
+    /// <c>lmexplore.autoregressive/v1</c>); returns the format written.</summary>
+    public static string Write(LoadedInstance instance, string path)
+    {
+        if (instance.Enumerable is { } e) { InstanceJson.Write(e, path); return InstanceJson.Format; }
+        AutoregressiveJson.Write(instance.Autoregressive!, path);
+        return AutoregressiveJson.Format;
+    }
 }

@@ -14,8 +14,8 @@ namespace LmExplore.Instances;
 /// </code>
 /// Our extensions (the spec is silent): a response may give <c>"logRefProb"</c> instead of <c>"refProb"</c>
 /// (needed for masses below double's range, e.g. a needle with q ≈ e^{−R/β}, and for exact round trips);
-/// <c>"name"</c> is optional; <c>"noise"</c> is optional and defaults to <c>none</c>; unknown keys are
-/// rejected (they are almost always typos).
+/// <c>"name"</c> is optional; <c>"noise"</c> is optional and defaults to <c>none</c>; other keys are ignored
+/// as annotations unless they look like a misspelt known key (see <see cref="JsonInput.CheckUnknownKey"/>).
 /// </summary>
 public static class InstanceJson
 {
@@ -27,6 +27,7 @@ public static class InstanceJson
 
     private static readonly string[] TopKeys = ["format", "name", "beta", "featureDim", "theta", "noise", "prompts"];
     private static readonly string[] PromptKeys = ["weight", "responses"];
+    private static readonly string[] ResponseKeys = ["refProb", "logRefProb", "features", "text"];
 
     /// <summary>Reads an <c>lmexplore.instance/v1</c> file. <paramref name="normalize"/> rescales weights and
     /// refProbs that do not sum to 1 instead of rejecting them. Throws <see cref="InputException"/>.</summary>
@@ -163,7 +164,7 @@ public static class InstanceJson
                     hasText = true;
                     texts[y] = prop.Value.ValueKind == JsonValueKind.Null ? null : input.String(prop.Value, JsonInput.Index(path, y) + ".text");
                 }
-                else throw input.Fail(JsonInput.Index(path, y) + "." + prop.Name, "unknown field (allowed here: refProb, logRefProb, features, text)");
+                else input.CheckUnknownKey(prop.Name, JsonInput.Index(path, y), ResponseKeys);
             }
             if (!hasProb && !hasLogProb) throw input.Fail(JsonInput.Index(path, y) + ".refProb", "missing (required field)");
             if (!hasFeatures) throw input.Fail(JsonInput.Index(path, y) + ".features", "missing (required field)");

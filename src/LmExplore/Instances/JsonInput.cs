@@ -98,7 +98,7 @@ internal sealed class JsonInput
             if (cut >= 0) msg = msg[..cut];
             msg = OneLine(msg).TrimEnd('.');
             string where = e.LineNumber is long line ? $" at line {line + 1}, column {e.BytePositionInLine + 1}" : "";
-            if (msg.Contains("Expected depth to be zero", StringComparison.Ordinal) || msg.Contains("does not contain any", StringComparison.Ordinal) || msg.Contains("end of data", StringComparison.Ordinal))
+            if (msg.Contains("Expected depth to be zero", StringComparison.Ordinal) || msg.Contains("does not contain any", StringComparison.Ordinal) || msg.Contains("reached end of data", StringComparison.Ordinal))
                 msg = "file ends too early (truncated JSON?)";
             return new InputException($"{File}: {sb}: invalid JSON{where}: {msg}");
         }
@@ -139,10 +139,46 @@ internal sealed class JsonInput
         foreach (var p in e.EnumerateObject())
         {
             if (!allowed.Contains(p.Name))
-                throw Fail(Child(path, p.Name), $"unknown field (allowed here: {string.Join(", ", allowed)})");
+            {
+                CheckUnknownKey(p.Name, path, allowed);
+                continue;
+            }
             if (!result.TryAdd(p.Name, p.Value)) throw Fail(Child(path, p.Name), "duplicate key");
         }
         return result;
+    }
+
+    /// <summary>
+    /// Unknown keys are tolerated (annotations such as "comment" or "meta" are harmless) unless they look like
+    /// a misspelt known key — same letters in another case, within edit distance 1 (2 for keys longer than 5; a swap of neighbours counts 1), or containing / contained
+    /// in a known key — since a typo would otherwise silently drop a field (e.g. "nosie" → no noise).
+    /// </summary>
+    public void CheckUnknownKey(string key, string path, IReadOnlyList<string> allowed)
+    {
+        foreach (var known in allowed)
+        {
+            string k = key.ToLowerInvariant(), n = known.ToLowerInvariant();
+            bool near = k == n || (Math.Min(k.Length, n.Length) >= 3 && (k.Contains(n, StringComparison.Ordinal) || n.Contains(k, StringComparison.Ordinal)))
+                        || (n.Length >= 4 && EditDistance(k, n) <= (n.Length <= 5 ? 1 : 2));
+            if (near) throw Fail(Child(path, key), $"unknown field (did you mean '{known}'? allowed here: {string.Join(", ", allowed)})");
+        }
+    }
+
+    /// <summary>Optimal-string-alignment distance (insertions, deletions, substitutions, adjacent transpositions).</summary>
+    private static int EditDistance(string a, string b)
+    {
+        if (Math.Abs(a.Length - b.Length) > 2) return 3;
+        var d = new int[a.Length + 1, b.Length + 1];
+        for (int i = 0; i <= a.Length; i++) d[i, 0] = i;
+        for (int j = 0; j <= b.Length; j++) d[0, j] = j;
+        for (int i = 1; i <= a.Length; i++)
+            for (int j = 1; j <= b.Length; j++)
+            {
+                int v = Math.Min(Math.Min(d[i - 1, j] + 1, d[i, j - 1] + 1), d[i - 1, j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1));
+                if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) v = Math.Min(v, d[i - 2, j - 2] + 1);
+                d[i, j] = v;
+            }
+        return d[a.Length, b.Length];
     }
 
     /// <summary>The value of a required field.</summary>

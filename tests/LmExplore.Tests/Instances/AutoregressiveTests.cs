@@ -65,7 +65,7 @@ public sealed class AutoregressiveTests : IDisposable
         { "format-v2", Good.Replace("autoregressive/v1", "autoregressive/v2"), "$.format: unsupported format 'lmexplore.autoregressive/v2'" },
         { "bernoulli-range", Good.Replace("\"kind\": \"none\"", "\"kind\": \"bernoulli\""), "$.noise.kind: 'bernoulli' needs every sequence reward in [0,1], but they range over [0, 8]" },
         { "duplicate", Good.Replace("\"vocab\": 2,", "\"vocab\": 2, \"vocab\": 2,"), "$.vocab: duplicate key" },
-        { "unknown", Good.Replace("\"vocab\": 2,", "\"vocab\": 2, \"vocabulary\": 2,"), "$.vocabulary: unknown field" },
+        { "unknown", Good.Replace("\"vocab\": 2,", "\"vocab\": 2, \"vocabulary\": 2,"), "$.vocabulary: unknown field (did you mean 'vocab'?" },
     };
 
     [Theory]
