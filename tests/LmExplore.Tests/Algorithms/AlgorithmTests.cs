@@ -230,3 +230,34 @@ public class AnchoredTruncatedPolicyTests
         Assert.True(ExactEvaluator.OptimalValue(instance) - ExactEvaluator.Value(instance, table) >= -1e-12);
     }
 }
+
+public class MonteCarloTabulationTests
+{
+    [Fact]
+    public void MonteCarloOverAnchors_AgreesWithExactTabulation()
+    {
+        var instance = InstanceCatalog.Create("needle", SpannerSamplingTests.SmallNeedle(30), 4);
+        int d = instance.Dimension;
+        var theta = instance.Theta.Select(t => 0.7 * t).ToArray();     // a wrong θ̂, so the output is not π*
+        // Σ⁻¹ = 0.18·I except 0.6 on one distractor axis: the needle (|u − φ|² = 1.25) is truncated against the
+        // distractors that lean on that axis and kept against the others.
+        int axis = Array.FindIndex(instance.Theta, t => t != 0);
+        var sigmaInverse = new double[d * d];
+        for (int i = 0; i < d; i++) sigmaInverse[i * d + i] = 0.18;
+        sigmaInverse[((axis + 1) % d) * (d + 1)] = 0.6;
+        var sampler = new SoftmaxSampler(instance.Beta, 100, 0.1);
+        var exact = new AnchoredTruncatedPolicy(theta, sigmaInverse, 0.5, sampler, 9);
+        var monteCarlo = new AnchoredTruncatedPolicy(theta, sigmaInverse, 0.5, sampler, 9, exactLimit: 0);
+        double jOpt = ExactEvaluator.OptimalValue(instance);
+        double subExact = jOpt - ExactEvaluator.Value(instance, exact.Tabulate(instance));
+        double subMc = jOpt - ExactEvaluator.Value(instance, monteCarlo.Tabulate(instance));
+        var diag = monteCarlo.EvaluationDiagnostics(instance);
+        Assert.Equal(0, diag["output_tabulation_exact"]);
+        Assert.Equal(1, exact.EvaluationDiagnostics(instance)["output_tabulation_exact"]);
+        double stderr = diag["output_mc_stderr"];
+        Assert.True(subExact > 0.001, $"the test needs a visible suboptimality, got {subExact}");
+        // The batch-based standard error is conservative; allow 4 of them (plus rounding).
+        Assert.True(Math.Abs(subMc - subExact) <= 4 * stderr + 1e-9, $"MC {subMc} vs exact {subExact}, stderr {stderr}");
+        Assert.InRange(monteCarlo.ExpectedSampleCost(instance) / exact.ExpectedSampleCost(instance), 0.8, 1.25);
+    }
+}
