@@ -35,6 +35,10 @@ public class SpannerSamplingTests
         Assert.True(r.Diagnostics["phase1_pairs"] > 10 * r.Diagnostics["spanner_size"], "most candidate pairs must fail the test");
         Assert.Equal(1, r.Diagnostics["output_tabulation_exact"]);
         Assert.True(r.OutputSampleCost > 1);
+        Assert.Equal(r.JOpt - r.JOut, r.Suboptimality);
+        Assert.True(r.Diagnostics["suboptimality_untruncated"] >= -1e-12);
+        Assert.Equal(0, r.Diagnostics["sampler_failures"]);
+        Assert.Equal(1, r.Diagnostics["phase1_stop"]);     // the anytime failure streak ended Phase 1
     }
 
     [Fact]
