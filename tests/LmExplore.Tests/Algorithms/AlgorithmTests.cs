@@ -263,3 +263,74 @@ public class MonteCarloTabulationTests
         Assert.InRange(monteCarlo.ExpectedSampleCost(instance) / exact.ExpectedSampleCost(instance), 0.8, 1.25);
     }
 }
+
+public class AnchoredTabulationReferenceTests
+{
+    /// <summary>Independent O(N²·d²) log-space reference: π̂(y) = Σ_a π_ref(a)·π_ref(y)e^{f_a(y)/β}/Z_a.</summary>
+    private static double[] Reference(EnumerablePrompt prompt, double[] theta, double[] sigmaInverse, double nu, double beta)
+    {
+        int n = prompt.ResponseCount, d = theta.Length;
+        var logMixture = Enumerable.Repeat(double.NegativeInfinity, n).ToArray();
+        var logW = new double[n];
+        for (int a = 0; a < n; a++)
+        {
+            for (int y = 0; y < n; y++)
+            {
+                var v = new double[d];
+                for (int i = 0; i < d; i++) v[i] = prompt.FeatureRow(y)[i] - prompt.FeatureRow(a)[i];
+                double q = 0, score = 0;
+                for (int i = 0; i < d; i++)
+                {
+                    score += theta[i] * v[i];
+                    for (int j = 0; j < d; j++) q += v[i] * sigmaInverse[i * d + j] * v[j];
+                }
+                logW[y] = prompt.LogRefProbs[y] + (q <= nu * nu ? score / beta : 0);
+            }
+            double logZ = LogMath.LogSumExp(logW);
+            for (int y = 0; y < n; y++) logMixture[y] = LogMath.LogAddExp(logMixture[y], prompt.LogRefProbs[a] + logW[y] - logZ);
+        }
+        return logMixture;
+    }
+
+    [Theory]
+    [InlineData(1.0, 1.0)]        // fast path (SIMD select)
+    [InlineData(1e-3, 1.0)]       // scores spread ≫ 600: exact log-space path
+    [InlineData(1.0, 1e-300)]     // a response with π_ref ≈ 1e-300: log π_ref spread > 600
+    public void Tabulation_MatchesNaiveLogSpaceReference(double beta, double tinyMass)
+    {
+        var rng = new Rng(3);
+        const int d = 3, n = 40;
+        var logRef = new double[n];
+        var features = new double[n * d];
+        for (int y = 0; y < n; y++)
+        {
+            logRef[y] = y == 0 ? Math.Log(tinyMass) : -rng.NextDouble();
+            for (int j = 0; j < d; j++) features[y * d + j] = rng.NextDouble() - 0.5;
+        }
+        TabularPolicy.Normalize(logRef);
+        double[] theta = [0.8, -0.4, 0.3];
+        var prompt = new EnumerablePrompt(1, logRef, features, d, theta);
+        var instance = new EnumerableInstance("ref", beta, theta, NoiseModel.None, [prompt]);
+        double[] thetaHat = [0.7, -0.5, 0.4];
+        double[] sigmaInverse = [3, 0.5, 0, 0.5, 2, 0.2, 0, 0.2, 4];
+        var policy = new AnchoredTruncatedPolicy(thetaHat, sigmaInverse, 0.9, new SoftmaxSampler(beta, 10, 0.1), 1);
+        var table = policy.Tabulate(instance).LogProbs[0];
+        var reference = Reference(prompt, thetaHat, sigmaInverse, 0.9, beta);
+        int truncated = 0;
+        for (int y = 0; y < n; y++)
+        {
+            double p = Math.Exp(reference[y]), q = Math.Exp(table[y]);
+            Assert.True(Math.Abs(p - q) <= 1e-9 * Math.Max(p, 1e-6), $"y={y}: reference {p}, tabulated {q}");
+            if (reference[y] > -700) Assert.True(Math.Abs(reference[y] - table[y]) <= 1e-6, $"y={y}: log {reference[y]} vs {table[y]}");
+        }
+        for (int y = 1; y < n; y++)
+        {
+            var v = new double[d];
+            for (int i = 0; i < d; i++) v[i] = features[y * d + i] - features[i];
+            double q = 0;
+            for (int i = 0; i < d; i++) for (int j = 0; j < d; j++) q += v[i] * sigmaInverse[i * d + j] * v[j];
+            if (q > 0.81) truncated++;
+        }
+        Assert.InRange(truncated, 1, n - 2);   // the truncation is active for some pairs and not for others
+    }
+}
