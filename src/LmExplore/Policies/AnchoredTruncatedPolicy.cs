@@ -25,10 +25,12 @@ namespace LmExplore.Policies;
 /// </remarks>
 public sealed class AnchoredTruncatedPolicy : IOutputPolicy, IEvaluationDiagnostics
 {
-    /// <summary>Largest |Y(x)| tabulated exactly (O(N²) per prompt).</summary>
-    public const int ExactLimit = 4096;
+    /// <summary>Default largest |Y(x)| tabulated exactly (O(N²) per prompt).</summary>
+    public const int DefaultExactLimit = 4096;
     /// <summary>Anchors drawn per prompt when |Y(x)| exceeds <see cref="ExactLimit"/>.</summary>
     public const int MonteCarloAnchors = 256;
+    /// <summary>The Monte Carlo anchors are split into this many batches to estimate the Monte Carlo error.</summary>
+    public const int MonteCarloBatches = 8;
 
     private readonly double[] _theta;
     private readonly double[] _sigmaInverse;
@@ -41,8 +43,10 @@ public sealed class AnchoredTruncatedPolicy : IOutputPolicy, IEvaluationDiagnost
     /// <summary>Creates the policy from θ̂, Σ_span⁻¹ (row-major d×d; both copied), ν and the learner's SoftmaxSampler
     /// (its β, M, m, δ); <paramref name="monteCarloSeed"/> fixes the anchors of a Monte Carlo tabulation.</summary>
     public AnchoredTruncatedPolicy(ReadOnlySpan<double> theta, ReadOnlySpan<double> sigmaInverse, double nu,
-        SoftmaxSampler sampler, ulong monteCarloSeed)
+        SoftmaxSampler sampler, ulong monteCarloSeed, int exactLimit = DefaultExactLimit)
     {
+        if (exactLimit < 0) throw new ArgumentOutOfRangeException(nameof(exactLimit));
+        ExactLimit = exactLimit;
         if (sigmaInverse.Length != theta.Length * theta.Length) throw new ArgumentException("Σ⁻¹ must be d×d");
         if (!(nu > 0)) throw new ArgumentOutOfRangeException(nameof(nu), "ν must be positive");
         _theta = theta.ToArray();
@@ -55,6 +59,8 @@ public sealed class AnchoredTruncatedPolicy : IOutputPolicy, IEvaluationDiagnost
 
     /// <summary>θ̂.</summary>
     public ReadOnlySpan<double> Theta => _theta;
+    /// <summary>Largest |Y(x)| tabulated exactly; larger prompts are tabulated by Monte Carlo over anchors.</summary>
+    public int ExactLimit { get; }
     /// <summary>The output sampler (β, M, m, N).</summary>
     public SoftmaxSampler Sampler { get; }
     private double CoverageGuess => Sampler.CoverageGuess;
@@ -69,14 +75,15 @@ public sealed class AnchoredTruncatedPolicy : IOutputPolicy, IEvaluationDiagnost
     public SamplerDraw<int> Sample(Oracles.EnumerableEnvironment environment, int prompt, Rng rng)
     {
         int anchor = environment.Sample(prompt, rng);
-        var phiAnchor = environment.FeatureRow(prompt, anchor).ToArray();
         _scratch ??= new double[_theta.Length];
-        var f = new TruncatedAnchoredScore(environment, prompt, _theta, phiAnchor, _sigmaInverse, _nu * _nu, _scratch);
+        _anchorFeatures ??= new double[_theta.Length];
+        environment.Features(prompt, anchor, _anchorFeatures);
+        var f = new TruncatedAnchoredScore(environment, prompt, _theta, _anchorFeatures, _sigmaInverse, _nu * _nu, _scratch);
         var draw = Sampler.Sample(prompt, environment, f, rng);
         return draw with { OracleCalls = draw.OracleCalls + 1 };
     }
 
-    private double[]? _scratch;
+    private double[]? _scratch, _anchorFeatures;
 
     /// <inheritdoc />
     public TabularPolicy Tabulate(EnumerableInstance instance) => Evaluate(instance).Policy;
@@ -89,17 +96,31 @@ public sealed class AnchoredTruncatedPolicy : IOutputPolicy, IEvaluationDiagnost
     {
         var e = Evaluate(instance);
         var untruncated = TabularPolicy.LinearSoftmax(instance, _theta);
-        return new Dictionary<string, double>
+        double jOpt = ExactEvaluator.OptimalValue(instance);
+        var result = new Dictionary<string, double>
         {
-            ["suboptimality_untruncated"] = ExactEvaluator.OptimalValue(instance) - ExactEvaluator.Value(instance, untruncated),
+            ["suboptimality_untruncated"] = jOpt - ExactEvaluator.Value(instance, untruncated),
             ["output_tabulation_exact"] = e.MonteCarloPrompts == 0 ? 1 : 0,
             ["output_mc_anchors"] = e.MonteCarloPrompts == 0 ? 0 : MonteCarloAnchors,
             ["output_target_coverage_max"] = e.TargetCoverageMax,
             ["output_acceptance_mean"] = e.AcceptanceMean,
         };
+        if (e.MonteCarloPrompts > 0)
+        {
+            // Suboptimality of each batch's mixture (32 anchors each); their spread / √batches approximates the
+            // standard error of the Monte Carlo estimate (conservatively: a 32-anchor mixture is noisier).
+            var batch = new double[MonteCarloBatches];
+            for (int b = 0; b < batch.Length; b++)
+                batch[b] = jOpt - ExactEvaluator.Value(instance, new TabularPolicy(e.BatchLogProbs!.Select(rows => rows[b]).ToArray()));
+            double mean = batch.Average();
+            double sd = Math.Sqrt(batch.Sum(v => (v - mean) * (v - mean)) / (batch.Length - 1));
+            result["output_mc_stderr"] = sd / Math.Sqrt(batch.Length);
+        }
+        return result;
     }
 
-    private sealed record Evaluation(TabularPolicy Policy, double SampleCost, double TargetCoverageMax, double AcceptanceMean, int MonteCarloPrompts);
+    private sealed record Evaluation(TabularPolicy Policy, double SampleCost, double TargetCoverageMax, double AcceptanceMean,
+        int MonteCarloPrompts, double[][][]? BatchLogProbs);
 
     private Evaluation Evaluate(EnumerableInstance instance)
     {
@@ -114,6 +135,7 @@ public sealed class AnchoredTruncatedPolicy : IOutputPolicy, IEvaluationDiagnost
             if (!Cholesky.Factor(factor, d)) throw new InvalidOperationException("Σ_span⁻¹ is not positive definite");
             var rng = new Rng(_monteCarloSeed);
             var logProbs = new double[instance.Prompts.Count][];
+            var batchLogProbs = new double[instance.Prompts.Count][][];
             double cost = 0, acceptance = 0, totalWeight = 0, coverageMax = 0;
             int monteCarloPrompts = 0;
             for (int x = 0; x < logProbs.Length; x++)
@@ -123,6 +145,7 @@ public sealed class AnchoredTruncatedPolicy : IOutputPolicy, IEvaluationDiagnost
                 if (!exact) monteCarloPrompts++;
                 var r = TabulatePrompt(prompt, factor, exact, rng.Split((ulong)x));
                 logProbs[x] = r.LogProbs;
+                batchLogProbs[x] = r.BatchLogProbs ?? Enumerable.Repeat(r.LogProbs, MonteCarloBatches).ToArray();
                 coverageMax = Math.Max(coverageMax, r.CoverageMax);
                 if (prompt.Weight > 0)
                 {
@@ -131,13 +154,14 @@ public sealed class AnchoredTruncatedPolicy : IOutputPolicy, IEvaluationDiagnost
                     totalWeight += prompt.Weight;
                 }
             }
-            _cached = new Evaluation(new TabularPolicy(logProbs), cost / totalWeight, coverageMax, acceptance / totalWeight, monteCarloPrompts);
+            _cached = new Evaluation(new TabularPolicy(logProbs), cost / totalWeight, coverageMax, acceptance / totalWeight, monteCarloPrompts,
+                monteCarloPrompts > 0 ? batchLogProbs : null);
             _cachedFor = instance;
             return _cached;
         }
     }
 
-    private readonly record struct PromptResult(double[] LogProbs, double SampleCost, double Acceptance, double CoverageMax);
+    private readonly record struct PromptResult(double[] LogProbs, double SampleCost, double Acceptance, double CoverageMax, double[][]? BatchLogProbs);
 
     private PromptResult TabulatePrompt(EnumerablePrompt prompt, double[] factor, bool exact, Rng rng)
     {
@@ -177,6 +201,8 @@ public sealed class AnchoredTruncatedPolicy : IOutputPolicy, IEvaluationDiagnost
         var diff = new double[n];
         var e = new double[n];
         var mixture = new double[n];
+        var batches = exact ? null : Enumerable.Range(0, MonteCarloBatches).Select(_ => new double[n]).ToArray();
+        int perBatch = MonteCarloAnchors / MonteCarloBatches;
         int anchors = exact ? n : MonteCarloAnchors;
         double cost = 0, acceptanceSum = 0, coverageMax = 0;
         for (int k = 0; k < anchors; k++)
@@ -279,17 +305,24 @@ public sealed class AnchoredTruncatedPolicy : IOutputPolicy, IEvaluationDiagnost
                 accept += Math.Min(e[z] * toRatio, refProb[z]);
             }
             double p = Math.Min(1, accept);
+            if (batches is not null) TensorPrimitives.MultiplyAdd(e, 1.0 / (perBatch * sum), batches[k / perBatch], batches[k / perBatch]);
             double proposals = p <= 0 ? MaxProposals : -double.ExpM1(MaxProposals * double.LogP1(-p)) / p;
             cost += weight * (1 + NormalizerSamples + proposals);
             acceptanceSum += weight * p;
             coverageMax = Math.Max(coverageMax, Math.Exp(maxF - logZ));   // max_y π̄(y|a)/π_ref(y)
         }
 
-        var logProbs = new double[n];
-        double total = TensorPrimitives.Sum(mixture);
-        for (int y = 0; y < n; y++) logProbs[y] = mixture[y] > 0 ? Math.Log(mixture[y] / total) : double.NegativeInfinity;
         double weightTotal = exact ? TensorPrimitives.Sum(refProb) : 1;
-        return new PromptResult(logProbs, cost / weightTotal, acceptanceSum / weightTotal, coverageMax);
+        return new PromptResult(ToLogProbs(mixture), cost / weightTotal, acceptanceSum / weightTotal, coverageMax,
+            batches?.Select(ToLogProbs).ToArray());
+    }
+
+    private static double[] ToLogProbs(double[] mixture)
+    {
+        var logProbs = new double[mixture.Length];
+        double total = TensorPrimitives.Sum(mixture);
+        for (int y = 0; y < mixture.Length; y++) logProbs[y] = mixture[y] > 0 ? Math.Log(mixture[y] / total) : double.NegativeInfinity;
+        return logProbs;
     }
 }
 
