@@ -39,6 +39,11 @@ public sealed class SpannerSampling : IEnumerableAlgorithm
     public const double CoverageSlack = 2;
     /// <summary>Coverage assumed when neither a coverage-hint nor a compute budget is given: min(e^{2R_max/β}, this).</summary>
     public const double FallbackCoverageCap = 1e3;
+    /// <summary>Largest ‖v‖²_{Σ⁻¹} a spanner pair may have. Σ⁻¹ is kept explicitly and updated by Sherman–Morrison,
+    /// whose relative rounding error along v is ≈ 1e-16·(1 + ‖v‖²_{Σ⁻¹}); beyond this bound (features of norm ≳ 1e7
+    /// with λ = 0.01, or λ ≲ 1e-15 with unit features) it swamps Σ⁻¹ — the truncation test becomes noise and Σ_span⁻¹
+    /// may not even stay positive definite — so the run stops with an input error naming the cause.</summary>
+    public const double MaxSpannerNormSquared = 1e15;
 
     private readonly LearningTarget _target;
     private readonly double? _coverageHint, _nu, _lambda, _rejectionCoverage, _rejectionDelta, _spannerShare;
@@ -166,7 +171,12 @@ public sealed class SpannerSampling : IEnumerableAlgorithm
                     int y2 = env.Sample(x, phase1Rng);
                     phase1Pairs++;
                     Difference(env.FeatureRow(x, y1), env.FeatureRow(x, y2), v);
-                    if (sigma.NormSquared(v) <= nuSquared) continue;   // covered: no reward query
+                    double normSquared = sigma.NormSquared(v);
+                    if (normSquared <= nuSquared) continue;            // covered: no reward query
+                    if (!(normSquared <= MaxSpannerNormSquared))
+                        throw new Experiments.InputException(
+                            $"spanner: a relative feature has ‖v‖²_Σ⁻¹ = {normSquared:0.###E+0} (λ = {s.Lambda:R}), beyond what Σ⁻¹ can " +
+                            $"resolve in double precision ({MaxSpannerNormSquared:0E+0}): rescale the features or raise --algo-param lambda");
                     if (meter.RemainingData < 2) { status = RunStatus.BudgetExhausted; goto output; }
                     double r1 = env.Query(x, y1);
                     double r2 = env.Query(x, y2);

@@ -132,7 +132,14 @@ public sealed class AnchoredTruncatedPolicy : IOutputPolicy, IEvaluationDiagnost
             int d = _theta.Length;
             // Σ_span⁻¹ = L Lᵀ: ‖v‖²_{Σ_span⁻¹} = ‖Lᵀv‖².
             var factor = (double[])_sigmaInverse.Clone();
-            if (!Cholesky.Factor(factor, d)) throw new InvalidOperationException("Σ_span⁻¹ is not positive definite");
+            if (!Cholesky.Factor(factor, d))
+            {
+                // Rounding made Σ_span⁻¹ (kept explicitly) indefinite along a direction Σ_span resolves extremely well:
+                // its true value there is ≈ 0, so factor it as positive semidefinite, dropping that direction, which
+                // is what the learner's own test sees too (a norm² ≤ ν² counts as inside).
+                factor = (double[])_sigmaInverse.Clone();
+                FactorSemidefinite(factor, d);
+            }
             var rng = new Rng(_monteCarloSeed);
             var logProbs = new double[instance.Prompts.Count][];
             var batchLogProbs = new double[instance.Prompts.Count][][];
@@ -315,6 +322,33 @@ public sealed class AnchoredTruncatedPolicy : IOutputPolicy, IEvaluationDiagnost
         double weightTotal = exact ? TensorPrimitives.Sum(refProb) : 1;
         return new PromptResult(ToLogProbs(mixture), cost / weightTotal, acceptanceSum / weightTotal, coverageMax,
             batches?.Select(ToLogProbs).ToArray());
+    }
+
+    /// <summary>Cholesky A = L Lᵀ of a symmetric matrix that should be positive semidefinite: a pivot that rounding
+    /// drove to ≤ 1e-14·max diag is set to 0 with its column, so ‖Lᵀv‖² ≈ vᵀAv with rounding-level directions dropped.</summary>
+    private static void FactorSemidefinite(double[] a, int d)
+    {
+        double maxDiagonal = 0;
+        for (int i = 0; i < d; i++) maxDiagonal = Math.Max(maxDiagonal, Math.Abs(a[i * d + i]));
+        double floor = 1e-14 * maxDiagonal;
+        for (int j = 0; j < d; j++)
+        {
+            double s = a[j * d + j];
+            for (int k = 0; k < j; k++) s -= a[j * d + k] * a[j * d + k];
+            if (!(s > floor))
+            {
+                for (int i = j; i < d; i++) a[i * d + j] = 0;
+                continue;
+            }
+            double ljj = Math.Sqrt(s);
+            a[j * d + j] = ljj;
+            for (int i = j + 1; i < d; i++)
+            {
+                double t = a[i * d + j];
+                for (int k = 0; k < j; k++) t -= a[i * d + k] * a[j * d + k];
+                a[i * d + j] = t / ljj;
+            }
+        }
     }
 
     private static double[] ToLogProbs(double[] mixture)
