@@ -47,15 +47,55 @@ internal sealed class JsonInput
         foreach (byte b in bytes.Span)
             if (b is not ((byte)' ' or (byte)'\t' or (byte)'\r' or (byte)'\n')) { blank = false; break; }
         if (blank) throw new InputException($"{File}: file is empty (expected a JSON object)");
+        CheckUtf8(bytes.Span);
+        JsonDocument document;
         try
         {
-            return JsonDocument.Parse(bytes, new JsonDocumentOptions { AllowTrailingCommas = false, CommentHandling = JsonCommentHandling.Disallow, MaxDepth = 64 });
+            document = JsonDocument.Parse(bytes, new JsonDocumentOptions { AllowTrailingCommas = false, CommentHandling = JsonCommentHandling.Disallow, MaxDepth = 64 });
         }
         catch (JsonException)
         {
             throw DescribeSyntaxError(bytes.Span);
         }
+        CheckEscapes(bytes.Span);
+        return document;
     }
+
+    /// <summary>
+    /// System.Text.Json checks UTF-8 and \u escapes only when a string is materialised (then it throws
+    /// InvalidOperationException, which would surface as an internal error): check both up front, in linear time.
+    /// </summary>
+    private void CheckUtf8(ReadOnlySpan<byte> bytes)
+    {
+        if (!System.Text.Unicode.Utf8.IsValid(bytes))
+        {
+            int offset = 0;
+            while (offset < bytes.Length && System.Text.Rune.DecodeFromUtf8(bytes[offset..], out _, out int consumed) == System.Buffers.OperationStatus.Done)
+                offset += consumed;
+            bool utf16 = bytes.Length >= 2 && (bytes[0] is 0xFF or 0xFE || bytes[0] == 0 || bytes[1] == 0);
+            throw new InputException(utf16
+                ? $"{File}: $: not UTF-8 text (looks like UTF-16); save the instance file as UTF-8"
+                : $"{File}: $: not valid UTF-8 text (first bad byte at offset {offset}); save the instance file as UTF-8");
+        }
+    }
+
+    private void CheckEscapes(ReadOnlySpan<byte> bytes)
+    {
+        if (bytes.IndexOf("\\u"u8) < 0) return;   // no escapes: nothing more to check
+        var reader = new Utf8JsonReader(bytes, new JsonReaderOptions { MaxDepth = 64 });
+        while (reader.Read())
+        {
+            if (reader.TokenType is not (JsonTokenType.String or JsonTokenType.PropertyName) || !reader.ValueIsEscaped) continue;
+            try { reader.GetString(); }
+            catch (InvalidOperationException)
+            {
+                throw new InputException($"{File}: $: invalid JSON at line {CountLines(bytes[..(int)reader.TokenStartIndex]) + 1}: " +
+                    "a string holds a \\u escape that is not valid Unicode (lone surrogate)");
+            }
+        }
+    }
+
+    private static int CountLines(ReadOnlySpan<byte> bytes) => System.MemoryExtensions.Count(bytes, (byte)'\n');
 
     /// <summary>Re-reads the bytes with a path-tracking reader to say where the syntax error is.</summary>
     private InputException DescribeSyntaxError(ReadOnlySpan<byte> bytes)
