@@ -21,20 +21,22 @@ internal static class InstanceCommands
 
     private static Command CreateExport(CliContext context)
     {
-        var instance = new Option<string>("--instance") { HelpName = "family|file.json", Description = "Instance family (linear, needle), or an instance file to re-export (e.g. with --normalize).", Required = true };
+        var instance = new Option<string>("--instance") { HelpName = "family|file.json", Description = "Instance family (linear, needle, chain), or an instance file to re-export (e.g. with --normalize).", Required = true };
         var parameters = CliSupport.KeyValueOption("--param", "Family parameter k=v (repeatable).");
         var seed = CliSupport.SeedOption(required: true, "Instance seed (unsigned 64-bit).");
         var output = new Option<string>("--out") { HelpName = "inst.json", Description = "Instance file to write (written to a temporary file, then renamed).", Required = true };
         var normalize = new Option<bool>("--normalize") { Description = "Rescale weights/probabilities of an input file that do not sum to 1." };
-        var command = new Command("export", "Write an instance as an lmexplore.instance/v1 JSON file.") { instance, parameters, seed, output, normalize };
+        var command = new Command("export", "Write an instance as a JSON file (lmexplore.instance/v1, or lmexplore.autoregressive/v1 for chain).") { instance, parameters, seed, output, normalize };
         command.SetAction(parse => CliSupport.Guard(() =>
         {
             var loaded = InstanceCatalog.CreateAny(parse.GetValue(instance)!, CliSupport.ParseKeyValues(parse.GetValue(parameters), "--param"),
                 parse.GetValue(seed), parse.GetValue(normalize));
-            var enumerable = loaded.Enumerable ?? throw new InputException("instance export supports enumerable instances only");
             string path = parse.GetValue(output)!;
-            InstanceJson.Write(enumerable, path); // temp file + rename: never a half-written file
-            context.Error.WriteLine($"wrote {path} ({enumerable.Prompts.Count} prompts, {enumerable.TotalResponses} responses, d = {enumerable.Dimension})");
+            string format = InstanceFile.Write(loaded, path); // temp file + rename: never a half-written file
+            if (loaded.Enumerable is { } enumerable)
+                context.Error.WriteLine($"wrote {path} ({enumerable.Prompts.Count} prompts, {enumerable.TotalResponses} responses, d = {enumerable.Dimension})");
+            else
+                context.Error.WriteLine($"wrote {path} ({format})");
             return ExitCodes.Ok;
         }));
         return command;
