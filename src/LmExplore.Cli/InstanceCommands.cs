@@ -26,15 +26,17 @@ internal static class InstanceCommands
         var seed = CliSupport.SeedOption(required: true, "Instance seed (unsigned 64-bit).");
         var output = new Option<string>("--out") { HelpName = "inst.json", Description = "Instance file to write (written to a temporary file, then renamed).", Required = true };
         var normalize = new Option<bool>("--normalize") { Description = "Rescale weights/probabilities of an input file that do not sum to 1." };
-        var command = new Command("export", "Write an instance as an lmexplore.instance/v1 JSON file.") { instance, parameters, seed, output, normalize };
+        var command = new Command("export", "Write an instance as a JSON file (lmexplore.instance/v1, or lmexplore.autoregressive/v1 for chain).") { instance, parameters, seed, output, normalize };
         command.SetAction(parse => CliSupport.Guard(() =>
         {
             var loaded = InstanceCatalog.CreateAny(parse.GetValue(instance)!, CliSupport.ParseKeyValues(parse.GetValue(parameters), "--param"),
                 parse.GetValue(seed), parse.GetValue(normalize));
-            var enumerable = loaded.Enumerable ?? throw new InputException("instance export supports enumerable instances only");
             string path = parse.GetValue(output)!;
-            InstanceJson.Write(enumerable, path); // temp file + rename: never a half-written file
-            context.Error.WriteLine($"wrote {path} ({enumerable.Prompts.Count} prompts, {enumerable.TotalResponses} responses, d = {enumerable.Dimension})");
+            string format = InstanceFile.Write(loaded, path); // temp file + rename: never a half-written file
+            string shape = loaded.Enumerable is { } e
+                ? $"{e.Prompts.Count} prompts, {e.TotalResponses} responses, d = {e.Dimension}"
+                : $"horizon {loaded.Autoregressive!.Horizon}, vocab {loaded.Autoregressive.Vocab}, states {loaded.Autoregressive.States}";
+            context.Error.WriteLine($"wrote {path} ({format}; {shape})");
             return ExitCodes.Ok;
         }));
         return command;
