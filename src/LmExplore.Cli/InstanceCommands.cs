@@ -21,7 +21,7 @@ internal static class InstanceCommands
 
     private static Command CreateExport(CliContext context)
     {
-        var instance = new Option<string>("--instance") { HelpName = "family|file.json", Description = "Instance family (linear, needle, chain), or an instance file to re-export (e.g. with --normalize).", Required = true };
+        var instance = new Option<string>("--instance") { HelpName = "family|file.json", Description = "Instance family (linear, needle), or an instance file to re-export (e.g. with --normalize).", Required = true };
         var parameters = CliSupport.KeyValueOption("--param", "Family parameter k=v (repeatable).");
         var seed = CliSupport.SeedOption(required: true, "Instance seed (unsigned 64-bit).");
         var output = new Option<string>("--out") { HelpName = "inst.json", Description = "Instance file to write (written to a temporary file, then renamed).", Required = true };
@@ -33,10 +33,10 @@ internal static class InstanceCommands
                 parse.GetValue(seed), parse.GetValue(normalize));
             string path = parse.GetValue(output)!;
             string format = InstanceFile.Write(loaded, path); // temp file + rename: never a half-written file
-            if (loaded.Enumerable is { } enumerable)
-                context.Error.WriteLine($"wrote {path} ({enumerable.Prompts.Count} prompts, {enumerable.TotalResponses} responses, d = {enumerable.Dimension})");
-            else
-                context.Error.WriteLine($"wrote {path} ({format})");
+            string shape = loaded.Enumerable is { } e
+                ? $"{e.Prompts.Count} prompts, {e.TotalResponses} responses, d = {e.Dimension}"
+                : $"horizon {loaded.Autoregressive!.Horizon}, vocab {loaded.Autoregressive.Vocab}, states {loaded.Autoregressive.States}";
+            context.Error.WriteLine($"wrote {path} ({format}; {shape})");
             return ExitCodes.Ok;
         }));
         return command;
