@@ -15,18 +15,32 @@ internal static class AtomicFile
         if (!Directory.Exists(dir)) throw new InputException($"{path}: cannot write (directory {dir} does not exist)");
         if (Directory.Exists(full)) throw new InputException($"{path}: cannot write (it is a directory)");
         string tmp = Path.Combine(dir, "." + Path.GetFileName(full) + "." + Environment.ProcessId + "." + Guid.NewGuid().ToString("N")[..8] + ".tmp");
+        // A SIGTERM (kill, timeout) mid-write terminates the process: remove the temp file first (the target is never
+        // touched). The handler does not cancel the signal, so the default termination follows.
+        using var onTerm = System.Runtime.InteropServices.PosixSignalRegistration.Create(
+            System.Runtime.InteropServices.PosixSignal.SIGTERM, _ => TryDelete(tmp));
+        bool moved = false;
         try
         {
             using (var stream = new FileStream(tmp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16))
             using (var w = new StreamWriter(stream, new UTF8Encoding(false), 1 << 16))
                 write(w);
             File.Move(tmp, full, overwrite: true);
+            moved = true;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            try { File.Delete(tmp); } catch (IOException) { } catch (UnauthorizedAccessException) { }
             throw new InputException($"{path}: cannot write ({e.Message.Replace('\n', ' ').Replace('\r', ' ')})");
         }
+        finally
+        {
+            if (!moved) TryDelete(tmp);   // any failure, I/O or not, leaves no temp file behind
+        }
+    }
+
+    private static void TryDelete(string path)
+    {
+        try { File.Delete(path); } catch (IOException) { } catch (UnauthorizedAccessException) { }
     }
 
     /// <summary>Writes a whole string atomically.</summary>
