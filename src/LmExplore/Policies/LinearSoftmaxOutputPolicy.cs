@@ -49,6 +49,9 @@ public sealed class LinearSoftmaxOutputPolicy : IOutputPolicy
                 acc.Add(prompt.LogRefProbs[y] + s);
             }
             double m = Math.Max(1, Math.Exp(maxS - acc.Value));
+            // Rounding puts M a few ulps above an integer (M = 1 + 2e-16 for π_θ = π_ref); ⌈M⌉ must not count it as one
+            // more normalizer sample.
+            if (m - Math.Floor(m) <= 1e-12 * m) m = Math.Floor(m);
             double n = Math.Ceiling(4 * m * Math.Log(4 / Delta));
             double proposals = -double.ExpM1(n * double.LogP1(-1 / m)) * m;
             if (m == 1) proposals = 1;
