@@ -66,6 +66,7 @@ internal static class RunCommand
     /// <summary>The directory of <paramref name="path"/> must exist and the path must not be a directory.</summary>
     private static void CheckAppendable(string path)
     {
+        if (path.Length == 0) throw new InputException("--out needs a file name (got an empty string)");
         if (Directory.Exists(path)) throw new InputException($"--out '{path}' is a directory");
         var directory = Path.GetDirectoryName(Path.GetFullPath(path));
         if (directory is not null && !Directory.Exists(directory)) throw new InputException($"--out '{path}': directory '{directory}' does not exist");

@@ -10,6 +10,7 @@ internal static class AtomicFile
     /// I/O failures become one-line <see cref="InputException"/>s and leave no temp file behind.</summary>
     public static void Write(string path, Action<TextWriter> write)
     {
+        if (path.Length == 0) throw new InputException("cannot write: the output file name is empty");
         string full = Path.GetFullPath(path);
         string dir = Path.GetDirectoryName(full) ?? ".";
         if (!Directory.Exists(dir)) throw new InputException($"{path}: cannot write (directory {dir} does not exist)");

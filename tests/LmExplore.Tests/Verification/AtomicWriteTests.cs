@@ -34,3 +34,16 @@ public class AtomicWriteTests
         Assert.Single(Directory.GetFiles(dir.Path));
     }
 }
+
+/// <summary>Acceptance-check regression: an empty <c>--out</c> was an internal error (exit 1) in run and export.</summary>
+public class EmptyOutPathTests
+{
+    [Fact]
+    public void EmptyOut_IsABadInput()
+    {
+        CliHarness.Invoke("run", "--instance", "needle", "--param", "responses=20", "--algo", "passive", "--seed", "1", "--json", "--out", "")
+            .AssertBadInput("run --out ''");
+        CliHarness.Invoke("instance", "export", "--instance", "needle", "--param", "responses=20", "--seed", "1", "--out", "")
+            .AssertBadInput("instance export --out ''");
+    }
+}
