@@ -54,8 +54,8 @@ public sealed class E1SpannerScaling : IExperiment
             var s = Analysis.Spread(g.Select(r => r.Result.Suboptimality));
             data.Add(d); comp.Add(c); sub.Add(s);
             int ok = g.Count(r => Analysis.Succeeded(r, Epsilon));
-            rows.Add([Table.Fmt(g.Key), Table.Fmt(cc), g.Count().ToString(), Table.Fmt(d.Median), $"{Table.Fmt(d.Lo)}–{Table.Fmt(d.Hi)}",
-                Table.Fmt(c.Median), $"{Table.Fmt(c.Lo)}–{Table.Fmt(c.Hi)}", Table.Fmt(c.Median / cc), Table.Fmt(s.Median), $"{ok}/{g.Count()}",
+            rows.Add([Table.Fmt(g.Key), Table.Fmt(cc), g.Count().ToString(), Table.Fmt(d.M), $"{Table.Fmt(d.Lo)}–{Table.Fmt(d.Hi)}",
+                Table.Fmt(c.M), $"{Table.Fmt(c.Lo)}–{Table.Fmt(c.Hi)}", Table.Fmt(c.M / cc), Table.Fmt(s.M), $"{ok}/{g.Count()}",
                 string.Join(" ", g.Select(r => r.Result.Status).Distinct().Order()), Table.Fmt(Stats.Median(g.Select(r => r.Result.WallSeconds)))]);
         }
         var calls = new LinePlot("e1-calls", "E1: SpannerSampling on needle — oracle calls vs coverage",

@@ -96,7 +96,7 @@ internal static class Analysis
     public static string Text(SweepRecord r, string name) => r.Settings.TryGetValue(name, out var s) ? s : "";
 
     /// <summary>Median with the 10 % and 90 % quantiles.</summary>
-    public static (double Median, double P10, double P90) Spread(IEnumerable<double> values)
+    public static (double M, double Lo, double Hi) Spread(IEnumerable<double> values)
     {
         var v = values.ToList();
         return (Stats.Median(v), Stats.Quantile(v, 0.1), Stats.Quantile(v, 0.9));
