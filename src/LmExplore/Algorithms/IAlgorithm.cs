@@ -39,3 +39,14 @@ public interface IEnumerableAlgorithm
     /// <summary>Runs to completion or until a budget runs out (it never lets <see cref="BudgetExhaustedException"/> escape).</summary>
     AlgorithmOutput Run(EnumerableEnvironment environment, Rng rng, IProgress<double>? progress, CancellationToken cancellationToken);
 }
+
+/// <summary>
+/// Optional: an output policy that can report extra numbers once the evaluator knows the instance
+/// (e.g. the suboptimality of SpannerSampling's untruncated π_θ̂ beside that of its truncated sampler,
+/// or whether its tabulation was exact or Monte Carlo). The runner merges them into the diagnostics.
+/// </summary>
+public interface IEvaluationDiagnostics
+{
+    /// <summary>Extra evaluation numbers for <paramref name="instance"/>, keyed by snake_case names.</summary>
+    IReadOnlyDictionary<string, double> EvaluationDiagnostics(EnumerableInstance instance);
+}

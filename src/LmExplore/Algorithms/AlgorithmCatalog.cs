@@ -1,0 +1,27 @@
+using LmExplore.Experiments;
+
+namespace LmExplore.Algorithms;
+
+/// <summary>Resolves an algorithm name (as on the command line) to a configured algorithm.</summary>
+public static class AlgorithmCatalog
+{
+    /// <summary>Implemented algorithms.</summary>
+    public static IReadOnlyList<string> Implemented { get; } = [SpannerSampling.AlgorithmName, Passive.AlgorithmName];
+
+    /// <summary>Names reserved by SPEC §5 for algorithms that are not implemented yet.</summary>
+    public static IReadOnlyList<string> Reserved { get; } = ["mtss", "onlinedpo", "xpo", "optimaldesign"];
+
+    /// <summary>Creates the algorithm, validating its parameters. Throws <see cref="InputException"/> on an unknown
+    /// or reserved name, an unknown parameter or a bad value.</summary>
+    public static IEnumerableAlgorithm Create(string name, IReadOnlyDictionary<string, string>? algoParams)
+    {
+        string key = name.Trim().ToLowerInvariant();
+        return key switch
+        {
+            SpannerSampling.AlgorithmName => new SpannerSampling(algoParams),
+            Passive.AlgorithmName => new Passive(algoParams),
+            _ when Reserved.Contains(key) => throw new InputException($"algorithm '{key}' is not implemented yet (implemented: {string.Join(", ", Implemented)})"),
+            _ => throw new InputException($"unknown algorithm '{name}' (known: {string.Join(", ", Implemented)})"),
+        };
+    }
+}
