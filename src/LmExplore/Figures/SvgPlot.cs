@@ -268,8 +268,8 @@ public static class SvgPlot
             return (f <= 1 ? 1 : f <= 2 ? 2 : f <= 5 ? 5 : 10) * p;
         }
 
-        /// <summary>"1", "10", "100", "1000" written out; other decades as 10 with a superscript exponent.</summary>
-        private static string PowerLabel(int k) => k is >= 0 and <= 3
+        /// <summary>0.01 … 10000 written out; other decades as 10 with a superscript exponent.</summary>
+        private static string PowerLabel(int k) => k is >= -2 and <= 4
             ? PlainNumber(Math.Pow(10, k))
             : $"10<tspan dy=\"-6\" font-size=\"9\">{Esc(k.ToString(Inv))}</tspan>";
 
