@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# Measures the parallel speed-up of a CPU-bound sweep: the same sweep with --parallel 1 and --parallel N
+# (default N = 2), wall time of each, speed-up = T(1)/T(N). Prints a Markdown section; with --write it
+# replaces docs/PERFORMANCE-sweep.md.
+#
+#   scripts/measure-speedup.sh [--parallel N] [--runs R] [--write]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+n=2; runs=16; write=0
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --parallel) n="$2"; shift 2;;
+    --runs) runs="$2"; shift 2;;
+    --write) write=1; shift;;
+    *) echo "unknown argument $1" >&2; exit 2;;
+  esac
+done
+
+dotnet build src/LmExplore.Cli -c Release -nologo -v q >/dev/null
+cli="src/LmExplore.Cli/bin/Release/net10.0/LmExplore.Cli.dll"
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+# Equal-cost CPU-bound runs: SpannerSampling on needle at C_cov = 1000 (≈ 10^6 oracle samples each).
+cat > "$work/sweep.json" <<JSON
+{ "format": "lmexplore.sweep/v1", "name": "speedup", "sweepSeed": 42, "instance": "needle",
+  "instanceParams": { "ccov": 1000, "R": 1.5, "beta": 0.1, "d": 4, "prompts": 8, "responses": 2000, "noise": "gaussian", "sigma": 0.1 },
+  "algorithms": [ { "name": "spanner", "params": { "epsilon": 0.01 } } ],
+  "budgetComp": 2000000, "seeds": $runs }
+JSON
+
+timed() { # prints wall seconds of one sweep
+  local start end
+  start=$(date +%s.%N)
+  CI=true dotnet "$cli" sweep --config "$work/sweep.json" --out "$work/out-$1" --parallel "$1" >/dev/null
+  end=$(date +%s.%N)
+  echo "$end - $start" | bc -l
+}
+load_before=$(cut -d' ' -f1-3 /proc/loadavg)
+t1=$(timed 1)
+tn=$(timed "$n")
+load_after=$(cut -d' ' -f1-3 /proc/loadavg)
+# Same results whatever the parallelism (wall time aside).
+strip() { python3 -c "import json,sys; print('\n'.join(sorted(json.dumps({k:v for k,v in json.loads(l).items() if k!='wall_seconds'}, sort_keys=True) for l in open(sys.argv[1]))))" "$1"; }
+if [ "$(strip "$work/out-1/results.jsonl")" = "$(strip "$work/out-$n/results.jsonl")" ]; then same="identical"; else same="DIFFERENT"; fi
+speedup=$(echo "$t1 / $tn" | bc -l)
+
+report=$(cat <<MD
+# Sweep parallel speed-up
+
+Measured by \`scripts/measure-speedup.sh\` on $(date -u '+%Y-%m-%d %H:%M UTC').
+
+A CPU-bound sweep of $runs equal runs (SpannerSampling on \`needle\`, C_cov = 1000, compute budget 2·10^6,
+≈ 10^6 sampling-oracle calls per run; Release build), run twice with \`lmexplore sweep\`:
+
+| --parallel | wall time (s) |
+|---:|---:|
+| 1 | $(printf '%.2f' "$t1") |
+| $n | $(printf '%.2f' "$tn") |
+
+**Speed-up $(printf '%.2f' "$speedup")×** with $n parallel runs (target ≥ 1.7× on 2 cores). Results of the two sweeps: $same (wall time aside).
+
+Machine: \`nproc\` = $(nproc); $(lscpu | grep -E '^Model name' | sed 's/  */ /g'); $(lscpu | grep -E '^(Thread\(s\) per core|Core\(s\) per socket)' | sed 's/  */ /g' | paste -sd';' -); .NET $(dotnet --version); $(uname -sr).
+Load average (1, 5, 15 min) before: $load_before; after: $load_after. The machine may be shared: other processes
+competing for the cores lower the measured speed-up, so quote it with the load.
+MD
+)
+echo "$report"
+if [ "$write" = 1 ]; then printf '%s\n' "$report" > docs/PERFORMANCE-sweep.md; echo "wrote docs/PERFORMANCE-sweep.md" >&2; fi
