@@ -33,7 +33,7 @@ public sealed class E5PassiveVersusSpanner : IExperiment
           "algorithms": [
             { "name": "spanner", "params": { "epsilon": {{Epsilon}} }, "budgetComp": { "times": 2000, "of": "ccov" } },
             { "name": "passive", "params": { "epsilon": {{Epsilon}} },
-              "vars": { "dataFactor": {{(quick ? "[0.5, 1, 2, 4, 8, 16, 32, 64, 128, 256]" : "[0.25, 0.5, 1, 2, 4, 8, 16, 32, 64, 128, 256, 512]")}} },
+              "vars": { "dataFactor": {{(quick ? "[0.125, 0.25, 0.5, 1, 2, 4, 8, 16, 32, 64]" : "[0.0625, 0.125, 0.25, 0.5, 1, 2, 4, 8, 16, 32, 64, 128]")}} },
               "budgetData": { "times": 1, "of": ["ccov", "dataFactor"] } }
           ],
           "seeds": {{(quick ? 3 : 8)}}
