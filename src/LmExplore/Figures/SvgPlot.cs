@@ -148,7 +148,12 @@ public static class SvgPlot
             sb.Append($"<text x=\"{N(lx + 38)}\" y=\"{N(y + 4)}\">{Esc(series.Name)}</text>\n");
         }
         if (plot.BandNote is not null)
-            sb.Append($"<text x=\"{N(lx)}\" y=\"{N(ly + 22 * plot.Series.Count + 8)}\" font-size=\"10\" fill=\"#555555\">{Esc(plot.BandNote)}</text>\n");
+        {
+            // One line per "; "-separated part: the legend column is narrow.
+            var parts = plot.BandNote.Split("; ");
+            for (int k = 0; k < parts.Length; k++)
+                sb.Append($"<text x=\"{N(lx)}\" y=\"{N(ly + 22 * plot.Series.Count + 8 + 13 * k)}\" font-size=\"10\" fill=\"#555555\">{Esc(parts[k])}</text>\n");
+        }
         sb.Append("</g>\n</svg>\n");
         return sb.ToString();
     }
@@ -253,7 +258,7 @@ public static class SvgPlot
             var ticks = new List<Tick>();
             for (double v = Math.Ceiling(lo / step - 1e-9) * step; v <= hi + step * 1e-9; v += step)
             {
-                double clean = Math.Round(v, Math.Min(15, decimals + 2));
+                double clean = Math.Round(v, Math.Min(15, decimals + 2)) + 0.0; // + 0.0 turns −0 into 0 (no "-0.0" label)
                 ticks.Add(new Tick(clean, true, Esc(clean.ToString("F" + decimals, Inv))));
                 double half = clean + step / 2;
                 if (half <= hi + step * 1e-9) ticks.Add(new Tick(half, false, null));

@@ -83,7 +83,7 @@ public sealed class E2ComputeLowerBound : IExperiment
         var plot = new LinePlot("e2-success", "E2: success probability vs compute budget (needle)",
             new Axis("compute budget B / C_cov (sampling-oracle calls per unit coverage, log scale)"),
             new Axis("success probability P[suboptimality ≤ ε]", Log: false, Min: 0, Max: 1),
-            series, [new ReferenceLine(true, 1, "B = C_cov")], "line: rate pooled over C_cov and seeds; band: 80 % Wilson interval");
+            series, [new ReferenceLine(true, 1, "B = C_cov")], "line: rate over C_cov × seeds; band: 80 % Wilson interval");
         var table = new Table("e2-table", "Successes per algorithm and C_cov at each budget B/C_cov; crossover = B/C_cov where success first reaches 50 % (log-interpolated).",
             ["algorithm", "C_cov (grid)", "C_cov (measured)", "crossover B/C_cov", .. factors.Select(f => $"B/C_cov={Table.Fmt(f)}")], rows);
         return new ExperimentReport([new Figure("e2-success", "Success probability against the compute budget in units of C_cov.", plot)], [table], findings,
