@@ -28,16 +28,14 @@ cat > "$work/sweep.json" <<JSON
   "budgetComp": 2000000, "seeds": $runs }
 JSON
 
-timed() { # prints wall seconds of one sweep
-  local start end
-  start=$(date +%s.%N)
-  CI=true dotnet "$cli" sweep --config "$work/sweep.json" --out "$work/out-$1" --parallel "$1" >/dev/null
-  end=$(date +%s.%N)
-  echo "$end - $start" | bc -l
+timed() { # prints "wall cpu" seconds of one sweep (cpu = user + system of the process)
+  CI=true /usr/bin/time -f "%e %U %S" -o "$work/time-$1" dotnet "$cli" sweep --config "$work/sweep.json" --out "$work/out-$1" --parallel "$1" >/dev/null
+  read -r wall user sys < "$work/time-$1"
+  echo "$wall $(echo "$user + $sys" | bc -l)"
 }
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
-t1=$(timed 1)
-tn=$(timed "$n")
+read -r t1 c1 < <(timed 1)
+read -r tn cn < <(timed "$n")
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 # Same results whatever the parallelism (wall time aside).
 strip() { python3 -c "import json,sys; print('\n'.join(sorted(json.dumps({k:v for k,v in json.loads(l).items() if k!='wall_seconds'}, sort_keys=True) for l in open(sys.argv[1]))))" "$1"; }
@@ -52,16 +50,17 @@ Measured by \`scripts/measure-speedup.sh\` on $(date -u '+%Y-%m-%d %H:%M UTC').
 A CPU-bound sweep of $runs equal runs (SpannerSampling on \`needle\`, C_cov = 1000, compute budget 2·10^6,
 ≈ 10^6 sampling-oracle calls per run; Release build), run twice with \`lmexplore sweep\`:
 
-| --parallel | wall time (s) |
-|---:|---:|
-| 1 | $(printf '%.2f' "$t1") |
-| $n | $(printf '%.2f' "$tn") |
+| --parallel | wall time (s) | CPU time (s) | cores busy (CPU / wall) |
+|---:|---:|---:|---:|
+| 1 | $(printf '%.2f' "$t1") | $(printf '%.2f' "$c1") | $(printf '%.2f' "$(echo "$c1 / $t1" | bc -l)") |
+| $n | $(printf '%.2f' "$tn") | $(printf '%.2f' "$cn") | $(printf '%.2f' "$(echo "$cn / $tn" | bc -l)") |
 
 **Speed-up $(printf '%.2f' "$speedup")×** with $n parallel runs (target ≥ 1.7× on 2 cores). Results of the two sweeps: $same (wall time aside).
 
 Machine: \`nproc\` = $(nproc); $(lscpu | grep -E '^Model name' | sed 's/  */ /g'); $(lscpu | grep -E '^(Thread\(s\) per core|Core\(s\) per socket)' | sed 's/  */ /g' | paste -sd';' -); .NET $(dotnet --version); $(uname -sr).
 Load average (1, 5, 15 min) before: $load_before; after: $load_after. The machine may be shared: other processes
-competing for the cores lower the measured speed-up, so quote it with the load.
+competing for the cores lower the measured speed-up, so quote it with the load. "Cores busy" near $n
+with --parallel $n means the sweep itself does not serialize; a speed-up below it means the cores were shared.
 MD
 )
 echo "$report"

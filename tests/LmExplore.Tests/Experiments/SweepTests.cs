@@ -188,3 +188,45 @@ public class SweepEngineTests
         return ResultLines.Read(outcome.ResultsPath, false, out _);
     }
 }
+
+public class ExperimentCommandTests
+{
+    private static int Cli(params string[] args)
+    {
+        var root = new System.CommandLine.RootCommand("test");
+        foreach (var c in LmExplore.Cli.ExperimentCommands.Create()) root.Add(c);
+        return LmExplore.Cli.CliSupport.Invoke(root, args);
+    }
+
+    [Fact]
+    public void BadInput_ExitsWith2()
+    {
+        var dir = Fakes.TempDir();
+        var bad = Path.Combine(dir, "bad.json");
+        File.WriteAllText(bad, """{"format":"lmexplore.sweep/v1","instance":"needle","algorithms":["spanner"],"seeds":0}""");
+        Assert.Equal(2, Cli("sweep", "--config", bad, "--out", Path.Combine(dir, "o")));
+        Assert.Equal(2, Cli("sweep", "--config", Path.Combine(dir, "missing.json"), "--out", Path.Combine(dir, "o")));
+        Assert.Equal(2, Cli("sweep", "--config", bad, "--out", Path.Combine(dir, "o"), "--shard", "4/3"));
+        Assert.Equal(2, Cli("merge", "--out", Path.Combine(dir, "m.jsonl"), Path.Combine(dir, "nothing-here")));
+        Assert.Equal(2, Cli("reproduce", "--quick", "--only", "E9", "--out", Path.Combine(dir, "r")));
+    }
+
+    [Fact]
+    public void Merge_ExitCodes_MissingRunsAndDifferentSweeps()
+    {
+        var plan = Fakes.Plan();
+        var d1 = Fakes.TempDir();
+        var d2 = Fakes.TempDir();
+        var d3 = Fakes.TempDir();
+        SweepEngine.Run(plan, new SweepOptions(d1, new Shard(1, 2)), Fakes.Run);
+        SweepEngine.Run(plan, new SweepOptions(d2, new Shard(2, 2)), Fakes.Run);
+        SweepEngine.Run(Fakes.Plan(sweepSeed: 3), new SweepOptions(d3), Fakes.Run);
+        var outFile = Path.Combine(Fakes.TempDir(), "merged.jsonl");
+        Assert.Equal(2, Cli("merge", "--out", outFile, d1));
+        Assert.False(File.Exists(outFile));
+        Assert.Equal(0, Cli("merge", "--out", outFile, "--allow-missing", d1));
+        Assert.Equal(2, Cli("merge", "--out", outFile, d1, d3));
+        Assert.Equal(0, Cli("merge", "--out", outFile, d1, d2));
+        Assert.Equal(plan.Runs.Count, File.ReadAllLines(outFile).Length);
+    }
+}
