@@ -37,7 +37,7 @@ public sealed class E2ComputeLowerBound : IExperiment
               "budgetData": { "times": 0.5, "of": ["ccov", "compFactor"] } }
           ],
           "budgetComp": { "times": 1, "of": ["ccov", "compFactor"] },
-          "seeds": {{(quick ? 4 : 16)}}
+          "seeds": {{(quick ? 8 : 16)}}
         }
         """;
 
