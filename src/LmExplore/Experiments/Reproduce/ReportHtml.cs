@@ -23,7 +23,8 @@ public static class ReportHtml
             table { border-collapse: collapse; margin: 1em 0; font-size: .85em; }
             th, td { border: 1px solid #ccc; padding: .25em .5em; text-align: right; }
             th { background: #f4f4f4; } td:first-child, th:first-child { text-align: left; }
-            .pass { color: #009E73; font-weight: bold; } .fail { color: #D55E00; font-weight: bold; }
+            .pass { color: #009E73; font-weight: bold; white-space: nowrap; } .fail { color: #D55E00; font-weight: bold; white-space: nowrap; }
+            table.findings td, table.findings th { text-align: left; }
             figure { margin: 1.5em 0; } figcaption { font-size: .9em; color: #555; }
             svg { max-width: 100%; height: auto; }
             pre { background: #f7f7f7; padding: .8em; overflow-x: auto; font-size: .8em; }
@@ -32,10 +33,13 @@ public static class ReportHtml
         sb.Append("</style>\n</head>\n<body>\n");
         sb.Append("<h1>LmExplore — reproduced experiments</h1>\n");
         sb.Append($"<p>Foster, Mhammedi, Rohatgi, <i>Is a Good Foundation Necessary for Efficient RL? The Computational Role of the Base Model in Exploration</i> (COLT 2025). ");
-        sb.Append($"Mode: <b>{(options.Quick ? "quick" : "full")}</b>; {outcomes.Sum(o => o.Plan.Runs.Count)} runs; wall time {wallSeconds:F0} s with {options.Parallelism} parallel runs. ");
+        int resumed = outcomes.Sum(o => o.Sweep.AlreadyDone);
+        sb.Append($"Mode: <b>{(options.Quick ? "quick" : "full")}</b>; {outcomes.Sum(o => o.Plan.Runs.Count)} runs; wall time {wallSeconds:F0} s with {options.Parallelism} parallel runs; ");
+        sb.Append($"sum of the runs' own times {outcomes.Sum(o => o.RunSeconds):F0} s");
+        sb.Append(resumed > 0 ? $" ({resumed} runs were found finished in the output directory and not rerun, so the wall time covers only the rest). " : ". ");
         sb.Append("Every number below is measured by this invocation (or the sweep it resumed); the CSV files next to this report hold the data of every figure and table.</p>\n");
 
-        sb.Append("<h2 id=\"summary\">Summary</h2>\n<table>\n<tr><th>experiment</th><th>measured</th><th>value</th><th>criterion</th><th></th></tr>\n");
+        sb.Append("<h2 id=\"summary\">Summary</h2>\n<table class=\"findings\">\n<tr><th>experiment</th><th>measured</th><th>value</th><th>criterion</th><th></th></tr>\n");
         foreach (var o in outcomes)
             foreach (var f in o.Report.Findings)
                 sb.Append($"<tr><td>{Esc(o.Experiment.Id)}</td><td>{Esc(f.Name)}</td><td>{Esc(f.Display)}</td><td>{Esc(f.Criterion)}</td><td>{Verdict(f.Pass)}</td></tr>\n");
@@ -46,7 +50,7 @@ public static class ReportHtml
             var e = o.Experiment;
             sb.Append($"<h2 id=\"{Esc(e.Id)}\">{Esc(e.Title)}</h2>\n");
             sb.Append($"<p class=\"claim\"><b>Claim.</b> {Esc(e.Claim)}</p>\n");
-            sb.Append("<table>\n<tr><th>measured</th><th>value</th><th>criterion</th><th></th></tr>\n");
+            sb.Append("<table class=\"findings\">\n<tr><th>measured</th><th>value</th><th>criterion</th><th></th></tr>\n");
             foreach (var f in o.Report.Findings)
                 sb.Append($"<tr><td>{Esc(f.Name)}</td><td>{Esc(f.Display)}</td><td>{Esc(f.Criterion)}</td><td>{Verdict(f.Pass)}</td></tr>\n");
             sb.Append("</table>\n");
