@@ -1,8 +1,11 @@
-using System.CommandLine;
 using LmExplore.Cli;
 
-var root = new RootCommand("lmexplore — reinforcement learning with language models through a sampling oracle (Foster, Mhammedi, Rohatgi, COLT 2025).");
-root.Add(RunCommand.Create());
-root.Add(InstanceCommands.Create());
-foreach (var command in ExperimentCommands.Create()) root.Add(command);
-return CliSupport.Invoke(root, args);
+// The first Ctrl-C cancels the work in progress cleanly; a second one terminates the process.
+using var cancellation = new CancellationTokenSource();
+Console.CancelKeyPress += (_, e) =>
+{
+    if (cancellation.IsCancellationRequested) return;
+    e.Cancel = true;
+    cancellation.Cancel();
+};
+return CliApp.Invoke(args, CliContext.ForConsole(cancellation.Token));

@@ -1,8 +1,132 @@
 using System.CommandLine;
+using System.Globalization;
+using System.Text;
+using LmExplore.Experiments;
 
 namespace LmExplore.Cli;
 
+/// <summary><c>lmexplore run</c>: one algorithm on one instance, evaluated exactly (SPEC §5).</summary>
 internal static class RunCommand
 {
-    public static Command Create() => new("runcommand-todo", "not yet implemented");
+    public static Command Create(CliContext context)
+    {
+        var instance = new Option<string>("--instance") { HelpName = "family|file.json", Description = "Instance family (linear, needle) or instance file (.json).", Required = true };
+        var parameters = CliSupport.KeyValueOption("--param", "Instance family parameter k=v (repeatable), e.g. --param prompts=8 --param ccov=100.");
+        var algo = new Option<string>("--algo") { HelpName = "name", Description = "Algorithm: spanner, mtss, passive, onlinedpo, xpo, optimaldesign.", Required = true };
+        var algoParams = CliSupport.KeyValueOption("--algo-param", "Algorithm parameter k=v (repeatable), e.g. --algo-param epsilon=0.01.");
+        var seed = CliSupport.SeedOption(required: true, "Run seed (unsigned 64-bit): fixes every random choice of the run.");
+        var budgetComp = CliSupport.BudgetOption("--budget-comp", "Sampling-oracle budget T_comp (sequence samples).");
+        var budgetData = CliSupport.BudgetOption("--budget-data", "Reward-query budget T_data.");
+        var budgetTokens = CliSupport.BudgetOption("--budget-tokens", "Token-oracle budget T_tokens.");
+        var json = new Option<bool>("--json") { Description = "Print exactly one JSON object on stdout (and nothing else)." };
+        var output = new Option<string?>("--out") { HelpName = "results.jsonl", Description = "Append the result as one JSON line to this file (created if missing)." };
+        var strict = new Option<bool>("--strict") { Description = "Exit with code 3 when a budget was exhausted." };
+        var normalize = new Option<bool>("--normalize") { Description = "Rescale weights/probabilities of an instance file that do not sum to 1." };
+
+        var command = new Command("run", "Run one algorithm on one instance; report T_data, T_comp, T_tokens and the exact suboptimality.")
+        {
+            instance, parameters, algo, algoParams, seed, budgetComp, budgetData, budgetTokens, json, output, strict, normalize,
+        };
+        command.SetAction(parse => CliSupport.Guard(() =>
+        {
+            var request = new RunRequest(
+                Instance: parse.GetValue(instance)!,
+                InstanceParams: CliSupport.ParseKeyValues(parse.GetValue(parameters), "--param"),
+                Algorithm: parse.GetValue(algo)!,
+                AlgoParams: CliSupport.ParseKeyValues(parse.GetValue(algoParams), "--algo-param"),
+                Seed: parse.GetValue(seed),
+                BudgetComp: parse.GetValue(budgetComp),
+                BudgetData: parse.GetValue(budgetData),
+                BudgetTokens: parse.GetValue(budgetTokens),
+                Normalize: parse.GetValue(normalize));
+            bool asJson = parse.GetValue(json);
+            string? outPath = parse.GetValue(output);
+            if (outPath is not null) CheckAppendable(outPath); // fail before a long run, not after it
+
+            var result = ProgressDisplay.Run(context.Interactive && !asJson, $"{request.Algorithm} on {request.Instance}",
+                progress => context.Run(request, progress, context.Cancellation));
+            // A run that returned after Ctrl-C may be partial: report nothing rather than a misleading result.
+            context.Cancellation.ThrowIfCancellationRequested();
+
+            string line = RunResultJson.Serialize(result);
+            if (outPath is not null) AppendLine(outPath, line);
+            if (asJson) context.Out.WriteLine(line);
+            else WriteSummary(context.Out, result);
+
+            if (result.Status == "error")
+            {
+                context.Error.WriteLine("error: the run ended with status \"error\" (see diagnostics)");
+                return ExitCodes.Bug;
+            }
+            return parse.GetValue(strict) && result.Status == "budget_exhausted" ? ExitCodes.BudgetExhausted : ExitCodes.Ok;
+        }));
+        return command;
+    }
+
+    /// <summary>The directory of <paramref name="path"/> must exist and the path must not be a directory.</summary>
+    private static void CheckAppendable(string path)
+    {
+        if (Directory.Exists(path)) throw new InputException($"--out '{path}' is a directory");
+        var directory = Path.GetDirectoryName(Path.GetFullPath(path));
+        if (directory is not null && !Directory.Exists(directory)) throw new InputException($"--out '{path}': directory '{directory}' does not exist");
+    }
+
+    /// <summary>
+    /// Appends one complete JSON line with a single write and flushes it to disk, so a kill leaves at most a torn
+    /// last line. If the file already ends in a torn line (no newline), the new record starts on a fresh line.
+    /// </summary>
+    internal static void AppendLine(string path, string jsonLine)
+    {
+        try
+        {
+            bool needsNewline = false;
+            if (File.Exists(path))
+            {
+                using var read = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+                if (read.Length > 0)
+                {
+                    read.Seek(-1, SeekOrigin.End);
+                    needsNewline = read.ReadByte() != '\n';
+                }
+            }
+            var bytes = Encoding.UTF8.GetBytes((needsNewline ? "\n" : "") + jsonLine + "\n");
+            using var stream = new FileStream(path, FileMode.Append, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete);
+            stream.Write(bytes);
+            stream.Flush(flushToDisk: true);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new InputException($"cannot append to --out '{path}': {CliSupport.OneLine(e.Message)}");
+        }
+    }
+
+    /// <summary>The human-readable result: the JSON keys, aligned.</summary>
+    private static void WriteSummary(TextWriter w, RunResult r)
+    {
+        var rows = new List<(string Key, string Value)>
+        {
+            ("instance", r.Instance), ("algorithm", r.Algorithm), ("seed", r.Seed.ToString(CultureInfo.InvariantCulture)),
+            ("status", r.Status), ("beta", Fmt(r.Beta)), ("d", r.D.ToString(CultureInfo.InvariantCulture)),
+            ("T_data", Count(r.TData)), ("T_comp", Count(r.TComp)), ("T_tokens", Count(r.TTokens)),
+            ("J_opt", Fmt(r.JOpt)), ("J_ref", Fmt(r.JRef)), ("J_out", Fmt(r.JOut)), ("suboptimality", Fmt(r.Suboptimality)),
+            ("output_sample_cost", Fmt(r.OutputSampleCost)), ("C_cov", Fmt(r.CCov)), ("C_cond", r.CCond is double c ? Fmt(c) : "n/a"),
+            ("wall_seconds", r.WallSeconds.ToString("F3", CultureInfo.InvariantCulture)),
+        };
+        foreach (var (key, value) in r.Diagnostics.OrderBy(kv => kv.Key, StringComparer.Ordinal)) rows.Add(($"  {key}", Fmt(value)));
+        if (r.Diagnostics.Count > 0) rows.Insert(rows.Count - r.Diagnostics.Count, ("diagnostics", ""));
+        Table.Write(w, rows);
+    }
+
+    internal static string Fmt(double v) => double.IsNaN(v) ? "n/a" : v.ToString("G6", CultureInfo.InvariantCulture);
+    private static string Count(long v) => v.ToString("N0", CultureInfo.InvariantCulture);
+}
+
+/// <summary>Two aligned columns.</summary>
+internal static class Table
+{
+    public static void Write(TextWriter w, IReadOnlyList<(string Key, string Value)> rows)
+    {
+        int width = rows.Max(r => r.Key.Length) + 2;
+        foreach (var (key, value) in rows) w.WriteLine(value.Length == 0 ? key : key.PadRight(width) + value);
+    }
 }

@@ -78,7 +78,7 @@ public static class NeedleExperiment
             var res = r.Result;
             string budget = r.BudgetComp is long bc ? $"comp {bc}" : r.BudgetData is long bd ? $"data {bd}" : "—";
             string extra = r.Algorithm == SpannerSampling.AlgorithmName
-                ? $"|Ψ|={Get(res, "spanner_size")}, T_exp={Get(res, "exploration_rounds")}, M={Get(res, "rejection_coverage"):G3}"
+                ? $"Ψ={Get(res, "spanner_size")}, T_exp={Get(res, "exploration_rounds")}, M={Get(res, "rejection_coverage"):G3}"
                 : $"pairs={Get(res, "pairs")}";
             sb.AppendLine(string.Create(CultureInfo.InvariantCulture,
                 $"| {r.Coverage:G} | {r.Algorithm} | {r.Seed} | {budget} | {res.Status} | {res.TData} | {res.TComp} | {res.Suboptimality:G3} | {(r.Success ? "yes" : "no")} | {res.OutputSampleCost:G3} | {extra} | {res.WallSeconds:F2} |"));

@@ -38,7 +38,7 @@ public sealed class SpannerSampling : IEnumerableAlgorithm
     /// <summary>M_rej = this × coverage-hint: the target's coverage is C_cov(π*)·e^{O(error)/β}, so a factor 2 of slack.</summary>
     public const double CoverageSlack = 2;
     /// <summary>Coverage assumed when neither a coverage-hint nor a compute budget is given: min(e^{2R_max/β}, this).</summary>
-    public const double FallbackCoverageCap = 1e4;
+    public const double FallbackCoverageCap = 1e3;
 
     private readonly LearningTarget _target;
     private readonly double? _coverageHint, _nu, _lambda, _rejectionCoverage, _rejectionDelta, _spannerShare;
@@ -73,7 +73,7 @@ public sealed class SpannerSampling : IEnumerableAlgorithm
     /// with a coverage hint C: K_span = ⌈C·ln(1/δ)·R_max/ε⌉ and M_rej = 2C;
     /// otherwise with a compute budget B: Phase 1 may spend B₁ = B/4, K_span = ⌊B₁/4⌋ (a full failure streak costs
     /// half of B₁) and M_rej is set at the start of Phase 2 from what is left (see <see cref="RejectionCoverageFor"/>);
-    /// with neither, C = min(e^{2R_max/β}, 10⁴) is assumed as the hint. δ_rej = δ.
+    /// with neither, C = min(e^{2R_max/β}, 10³) is assumed as the hint. δ_rej = δ.
     /// </summary>
     public SpannerSettings Derive(int d, double beta, long? budgetComp)
     {
@@ -158,7 +158,9 @@ public sealed class SpannerSampling : IEnumerableAlgorithm
                 bool informative = false;
                 for (long k = 0; k < s.CandidatePairs; k++)
                 {
-                    if (meter.TComp + 2 > phase1ComputeEnd) { phase1Stop = 3; goto phase2; }
+                    // Phase 1 ran out of its compute share before the anytime test passed: the budget, not the test,
+                    // ended the spanner, so the run reports budget_exhausted (it still explores with what is left).
+                    if (meter.TComp + 2 > phase1ComputeEnd) { phase1Stop = 3; status = RunStatus.BudgetExhausted; goto phase2; }
                     if ((phase1Pairs & 0xFFFF) == 0xFFFF) cancellationToken.ThrowIfCancellationRequested();
                     int y1 = env.Sample(x, phase1Rng);
                     int y2 = env.Sample(x, phase1Rng);
@@ -184,7 +186,7 @@ public sealed class SpannerSampling : IEnumerableAlgorithm
             if (double.IsNaN(rejectionCoverage))
                 rejectionCoverage = RejectionCoverageFor(meter.RemainingComp, s.ExplorationRounds);
             sampler = new SoftmaxSampler(beta, rejectionCoverage, s.RejectionDelta);
-            var sigmaSpanInverse = sigma.Inverse.ToArray();
+            var sigmaSpanInverse = sigma.Inverse.ToArray();   // Σ_span⁻¹, frozen
             var scratch = new double[d];
             for (long t = 0; t < s.ExplorationRounds; t++)
             {
@@ -194,7 +196,7 @@ public sealed class SpannerSampling : IEnumerableAlgorithm
                 ridge.Solve(theta);                                   // θ_t = ridge LS on D
                 int y2 = env.Sample(x, phase2Rng);                    // anchor y2 ~ π_ref
                 env.Features(x, y2, phi2);
-                var f = new TruncatedScore(env, x, theta, phi2, sigmaSpanInverse, nuSquared, scratch);
+                var f = new TruncatedAnchoredScore(env, x, theta, phi2, sigmaSpanInverse, nuSquared, scratch);
                 var draw = sampler.Sample(x, env, f, phase2Rng);      // y1 ~ π_ref·exp(f/β), capped at M_rej
                 samplerCalls++;
                 if (draw.Failed) samplerFailures++;
@@ -218,8 +220,7 @@ public sealed class SpannerSampling : IEnumerableAlgorithm
         ridge.Solve(theta);
         if (double.IsNaN(rejectionCoverage)) rejectionCoverage = RejectionCoverageFor(Math.Max(0, meter.RemainingComp), s.ExplorationRounds);
         sampler ??= new SoftmaxSampler(beta, rejectionCoverage, s.RejectionDelta);
-        var policy = new AnchoredTruncatedPolicy(theta, sigma.Inverse.ToArray(), s.Nu, beta,
-            sampler.CoverageGuess, sampler.NormalizerSamples, sampler.MaxProposals, rng.Split("output").Seed);
+        var policy = new AnchoredTruncatedPolicy(theta, sigma.Inverse, s.Nu, sampler, rng.Split("output").Seed);
         var diagnostics = new Dictionary<string, double>
         {
             ["spanner_size"] = spannerSize,
@@ -247,38 +248,6 @@ public sealed class SpannerSampling : IEnumerableAlgorithm
     private static void Difference(ReadOnlySpan<double> a, ReadOnlySpan<double> b, Span<double> result)
     {
         for (int i = 0; i < result.Length; i++) result[i] = a[i] - b[i];
-    }
-
-    /// <summary>
-    /// f(y) = ⟨θ_t, φ(y) − φ(y2)⟩ · 1[‖φ(y) − φ(y2)‖_{Σ_span⁻¹} ≤ ν] for one prompt and anchor. A struct so the
-    /// sampler's loop inlines it; O(d²), allocation-free (writes into a scratch buffer owned by the run).
-    /// </summary>
-    private readonly struct TruncatedScore(EnumerableEnvironment env, int prompt, double[] theta, double[] anchor,
-        double[] sigmaInverse, double nuSquared, double[] scratch) : IResponseScore<int>
-    {
-        public double Score(int response)
-        {
-            var phi = env.FeatureRow(prompt, response);
-            int d = theta.Length;
-            var v = scratch;
-            double score = 0;
-            for (int i = 0; i < d; i++)
-            {
-                v[i] = phi[i] - anchor[i];
-                score += theta[i] * v[i];
-            }
-            double normSquared = 0;
-            for (int i = 0; i < d; i++)
-            {
-                double vi = v[i];
-                if (vi == 0) continue;
-                double row = 0;
-                int offset = i * d;
-                for (int j = 0; j < d; j++) row += sigmaInverse[offset + j] * v[j];
-                normSquared += vi * row;
-            }
-            return normSquared <= nuSquared ? score : 0;
-        }
     }
 }
 

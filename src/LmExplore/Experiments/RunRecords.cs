@@ -9,6 +9,7 @@ namespace LmExplore.Experiments;
 /// <param name="BudgetComp">Sampling-oracle budget (T_comp), or null.</param>
 /// <param name="BudgetData">Reward-query budget (T_data), or null.</param>
 /// <param name="BudgetTokens">Token budget (T_tokens), or null.</param>
+/// <param name="Normalize">Rescale weights and probabilities of an instance file that do not sum to 1 (<c>--normalize</c>).</param>
 public sealed record RunRequest(
     string Instance,
     IReadOnlyDictionary<string, string> InstanceParams,
@@ -17,7 +18,8 @@ public sealed record RunRequest(
     ulong Seed,
     long? BudgetComp = null,
     long? BudgetData = null,
-    long? BudgetTokens = null);
+    long? BudgetTokens = null,
+    bool Normalize = false);
 
 /// <summary>The result of one run: the JSON contract of SPEC §5 (plus algorithm diagnostics).</summary>
 public sealed record RunResult(

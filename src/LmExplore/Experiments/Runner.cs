@@ -24,7 +24,7 @@ public static class Runner
         if (request.BudgetData is < 0) throw new InputException($"--budget-data must be ≥ 0, got {request.BudgetData}");
         if (request.BudgetTokens is < 0) throw new InputException($"--budget-tokens must be ≥ 0, got {request.BudgetTokens}");
         var algorithm = AlgorithmCatalog.Create(request.Algorithm, request.AlgoParams);
-        var instance = InstanceCatalog.Create(request.Instance, request.InstanceParams, request.Seed);
+        var instance = InstanceCatalog.Create(request.Instance, request.InstanceParams, request.Seed, request.Normalize);
 
         var meter = new Meter(request.BudgetData, request.BudgetComp, request.BudgetTokens);
         var root = new Rng(request.Seed);

@@ -11,6 +11,9 @@ namespace LmExplore.Instances;
 /// </summary>
 public static class LinearFamily
 {
+    /// <summary>Upper limit on prompts × responses × d (2 GB of features), so a typo cannot exhaust memory.</summary>
+    public const double MaxTotalFeatures = 2.5e8;
+
     /// <summary>Parameter names, in the order used in the instance name.</summary>
     public static IReadOnlyList<string> Known { get; } = ["prompts", "responses", "d", "zipf", "B", "beta", "noise", "sigma", "seed"];
 
@@ -28,6 +31,8 @@ public static class LinearFamily
         seed = p.Seed(seed);
         if ((long)n * d > Array.MaxLength)
             throw new InputException($"linear: responses × d = {(long)n * d} features per prompt is too large (max {Array.MaxLength})");
+        if ((double)promptCount * n * d > MaxTotalFeatures)
+            throw new InputException($"linear: prompts × responses × d = {(double)promptCount * n * d:G3} numbers is too large (max {MaxTotalFeatures:G3}, about 2 GB)");
         if (noise.Kind == NoiseKind.Bernoulli && b > 0)
             throw new InputException($"linear: noise=bernoulli needs rewards in [0,1], but linear rewards span [−B, B] with B={FamilyParameters.Fmt(b)}");
 

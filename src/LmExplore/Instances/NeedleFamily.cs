@@ -20,6 +20,9 @@ namespace LmExplore.Instances;
 /// </remarks>
 public static class NeedleFamily
 {
+    /// <summary>Upper limit on prompts × responses × d (2 GB of features), so a typo cannot exhaust memory.</summary>
+    public const double MaxTotalFeatures = 2.5e8;
+
     /// <summary>Parameter names, in the order used in the instance name.</summary>
     public static IReadOnlyList<string> Known { get; } =
         ["ccov", "q", "R", "beta", "d", "prompts", "responses", "noise", "sigma", "zipf", "distractor", "seed"];
@@ -42,6 +45,8 @@ public static class NeedleFamily
 
         if ((long)n * d > Array.MaxLength)
             throw new InputException($"needle: responses × d = {(long)n * d} features per prompt is too large (max {Array.MaxLength})");
+        if ((double)promptCount * n * d > MaxTotalFeatures)
+            throw new InputException($"needle: prompts × responses × d = {(double)promptCount * n * d:G3} numbers is too large (max {MaxTotalFeatures:G3}, about 2 GB)");
         if (d == 1 && distractor > 0)
             throw new InputException("needle: d=1 leaves no direction orthogonal to u for the distractors; use d ≥ 2 or distractor=0");
         if (noise.Kind == NoiseKind.Bernoulli && r > 1)

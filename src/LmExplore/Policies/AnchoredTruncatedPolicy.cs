@@ -1,3 +1,4 @@
+using System.Numerics;
 using System.Numerics.Tensors;
 using LmExplore.Algorithms;
 using LmExplore.Evaluation;
@@ -24,10 +25,12 @@ namespace LmExplore.Policies;
 /// </remarks>
 public sealed class AnchoredTruncatedPolicy : IOutputPolicy, IEvaluationDiagnostics
 {
-    /// <summary>Largest |Y(x)| tabulated exactly (O(N²) per prompt).</summary>
-    public const int ExactLimit = 4096;
+    /// <summary>Default largest |Y(x)| tabulated exactly (O(N²) per prompt).</summary>
+    public const int DefaultExactLimit = 4096;
     /// <summary>Anchors drawn per prompt when |Y(x)| exceeds <see cref="ExactLimit"/>.</summary>
     public const int MonteCarloAnchors = 256;
+    /// <summary>The Monte Carlo anchors are split into this many batches to estimate the Monte Carlo error.</summary>
+    public const int MonteCarloBatches = 8;
 
     private readonly double[] _theta;
     private readonly double[] _sigmaInverse;
@@ -37,29 +40,50 @@ public sealed class AnchoredTruncatedPolicy : IOutputPolicy, IEvaluationDiagnost
     private EnumerableInstance? _cachedFor;
     private Evaluation? _cached;
 
-    /// <summary>Creates the policy from θ̂, Σ_span⁻¹ (row-major d×d, copied), ν, β and the sampler's M, m, N.</summary>
-    public AnchoredTruncatedPolicy(ReadOnlySpan<double> theta, ReadOnlySpan<double> sigmaInverse, double nu, double beta,
-        double coverageGuess, long normalizerSamples, long maxProposals, ulong monteCarloSeed)
+    /// <summary>Creates the policy from θ̂, Σ_span⁻¹ (row-major d×d; both copied), ν and the learner's SoftmaxSampler
+    /// (its β, M, m, δ); <paramref name="monteCarloSeed"/> fixes the anchors of a Monte Carlo tabulation.</summary>
+    public AnchoredTruncatedPolicy(ReadOnlySpan<double> theta, ReadOnlySpan<double> sigmaInverse, double nu,
+        SoftmaxSampler sampler, ulong monteCarloSeed, int exactLimit = DefaultExactLimit)
     {
+        if (exactLimit < 0) throw new ArgumentOutOfRangeException(nameof(exactLimit));
+        ExactLimit = exactLimit;
         if (sigmaInverse.Length != theta.Length * theta.Length) throw new ArgumentException("Σ⁻¹ must be d×d");
+        if (!(nu > 0)) throw new ArgumentOutOfRangeException(nameof(nu), "ν must be positive");
         _theta = theta.ToArray();
         _sigmaInverse = sigmaInverse.ToArray();
         _nu = nu;
-        _beta = beta;
-        CoverageGuess = coverageGuess;
-        NormalizerSamples = normalizerSamples;
-        MaxProposals = maxProposals;
+        _beta = sampler.Beta;
+        Sampler = sampler;
         _monteCarloSeed = monteCarloSeed;
     }
 
     /// <summary>θ̂.</summary>
     public ReadOnlySpan<double> Theta => _theta;
-    /// <summary>M of the output sampler.</summary>
-    public double CoverageGuess { get; }
-    /// <summary>m of the output sampler.</summary>
-    public long NormalizerSamples { get; }
-    /// <summary>N of the output sampler.</summary>
-    public long MaxProposals { get; }
+    /// <summary>Largest |Y(x)| tabulated exactly; larger prompts are tabulated by Monte Carlo over anchors.</summary>
+    public int ExactLimit { get; }
+    /// <summary>The output sampler (β, M, m, N).</summary>
+    public SoftmaxSampler Sampler { get; }
+    private double CoverageGuess => Sampler.CoverageGuess;
+    private long NormalizerSamples => Sampler.NormalizerSamples;
+    private long MaxProposals => Sampler.MaxProposals;
+
+    /// <summary>
+    /// Draws one response exactly as the output policy does: an anchor y' ~ π_ref(x) (one oracle call), then
+    /// SoftmaxSampler with the truncated score f_{θ̂,y'}. <c>OracleCalls</c> includes the anchor.
+    /// Not thread-safe (one scratch buffer per policy).
+    /// </summary>
+    public SamplerDraw<int> Sample(Oracles.EnumerableEnvironment environment, int prompt, Rng rng)
+    {
+        int anchor = environment.Sample(prompt, rng);
+        _scratch ??= new double[_theta.Length];
+        _anchorFeatures ??= new double[_theta.Length];
+        environment.Features(prompt, anchor, _anchorFeatures);
+        var f = new TruncatedAnchoredScore(environment, prompt, _theta, _anchorFeatures, _sigmaInverse, _nu * _nu, _scratch);
+        var draw = Sampler.Sample(prompt, environment, f, rng);
+        return draw with { OracleCalls = draw.OracleCalls + 1 };
+    }
+
+    private double[]? _scratch, _anchorFeatures;
 
     /// <inheritdoc />
     public TabularPolicy Tabulate(EnumerableInstance instance) => Evaluate(instance).Policy;
@@ -72,17 +96,31 @@ public sealed class AnchoredTruncatedPolicy : IOutputPolicy, IEvaluationDiagnost
     {
         var e = Evaluate(instance);
         var untruncated = TabularPolicy.LinearSoftmax(instance, _theta);
-        return new Dictionary<string, double>
+        double jOpt = ExactEvaluator.OptimalValue(instance);
+        var result = new Dictionary<string, double>
         {
-            ["suboptimality_untruncated"] = ExactEvaluator.OptimalValue(instance) - ExactEvaluator.Value(instance, untruncated),
+            ["suboptimality_untruncated"] = jOpt - ExactEvaluator.Value(instance, untruncated),
             ["output_tabulation_exact"] = e.MonteCarloPrompts == 0 ? 1 : 0,
             ["output_mc_anchors"] = e.MonteCarloPrompts == 0 ? 0 : MonteCarloAnchors,
             ["output_target_coverage_max"] = e.TargetCoverageMax,
             ["output_acceptance_mean"] = e.AcceptanceMean,
         };
+        if (e.MonteCarloPrompts > 0)
+        {
+            // Suboptimality of each batch's mixture (32 anchors each); their spread / √batches approximates the
+            // standard error of the Monte Carlo estimate (conservatively: a 32-anchor mixture is noisier).
+            var batch = new double[MonteCarloBatches];
+            for (int b = 0; b < batch.Length; b++)
+                batch[b] = jOpt - ExactEvaluator.Value(instance, new TabularPolicy(e.BatchLogProbs!.Select(rows => rows[b]).ToArray()));
+            double mean = batch.Average();
+            double sd = Math.Sqrt(batch.Sum(v => (v - mean) * (v - mean)) / (batch.Length - 1));
+            result["output_mc_stderr"] = sd / Math.Sqrt(batch.Length);
+        }
+        return result;
     }
 
-    private sealed record Evaluation(TabularPolicy Policy, double SampleCost, double TargetCoverageMax, double AcceptanceMean, int MonteCarloPrompts);
+    private sealed record Evaluation(TabularPolicy Policy, double SampleCost, double TargetCoverageMax, double AcceptanceMean,
+        int MonteCarloPrompts, double[][][]? BatchLogProbs);
 
     private Evaluation Evaluate(EnumerableInstance instance)
     {
@@ -97,6 +135,7 @@ public sealed class AnchoredTruncatedPolicy : IOutputPolicy, IEvaluationDiagnost
             if (!Cholesky.Factor(factor, d)) throw new InvalidOperationException("Σ_span⁻¹ is not positive definite");
             var rng = new Rng(_monteCarloSeed);
             var logProbs = new double[instance.Prompts.Count][];
+            var batchLogProbs = new double[instance.Prompts.Count][][];
             double cost = 0, acceptance = 0, totalWeight = 0, coverageMax = 0;
             int monteCarloPrompts = 0;
             for (int x = 0; x < logProbs.Length; x++)
@@ -106,6 +145,7 @@ public sealed class AnchoredTruncatedPolicy : IOutputPolicy, IEvaluationDiagnost
                 if (!exact) monteCarloPrompts++;
                 var r = TabulatePrompt(prompt, factor, exact, rng.Split((ulong)x));
                 logProbs[x] = r.LogProbs;
+                batchLogProbs[x] = r.BatchLogProbs ?? Enumerable.Repeat(r.LogProbs, MonteCarloBatches).ToArray();
                 coverageMax = Math.Max(coverageMax, r.CoverageMax);
                 if (prompt.Weight > 0)
                 {
@@ -114,13 +154,14 @@ public sealed class AnchoredTruncatedPolicy : IOutputPolicy, IEvaluationDiagnost
                     totalWeight += prompt.Weight;
                 }
             }
-            _cached = new Evaluation(new TabularPolicy(logProbs), cost / totalWeight, coverageMax, acceptance / totalWeight, monteCarloPrompts);
+            _cached = new Evaluation(new TabularPolicy(logProbs), cost / totalWeight, coverageMax, acceptance / totalWeight, monteCarloPrompts,
+                monteCarloPrompts > 0 ? batchLogProbs : null);
             _cachedFor = instance;
             return _cached;
         }
     }
 
-    private readonly record struct PromptResult(double[] LogProbs, double SampleCost, double Acceptance, double CoverageMax);
+    private readonly record struct PromptResult(double[] LogProbs, double SampleCost, double Acceptance, double CoverageMax, double[][]? BatchLogProbs);
 
     private PromptResult TabulatePrompt(EnumerablePrompt prompt, double[] factor, bool exact, Rng rng)
     {
@@ -144,10 +185,24 @@ public sealed class AnchoredTruncatedPolicy : IOutputPolicy, IEvaluationDiagnost
             refProb[y] = Math.Exp(logRef[y]);
         }
 
+        // Fast-path tables: P(y) = exp(A(y) − c_A), A = log π_ref + s; Q(y) = exp(log π_ref(y) − c_B). When both
+        // spreads stay below 600 every product P·α, Q·γ below is within double range relative to the anchor's own term.
+        var pIn = new double[n];
+        var qOut = new double[n];
+        for (int y = 0; y < n; y++) pIn[y] = logRef[y] + s[y];
+        double cA = TensorPrimitives.Max(pIn), cB = TensorPrimitives.Max(logRef);
+        bool fastPath = cA - TensorPrimitives.Min(pIn) <= 600 && cB - TensorPrimitives.Min(logRef) <= 600;
+        TensorPrimitives.Subtract(pIn, cA, pIn);
+        TensorPrimitives.Exp(pIn, pIn);
+        TensorPrimitives.Subtract(logRef, cB, qOut);
+        TensorPrimitives.Exp(qOut, qOut);
+
         var dist = new double[n];
         var diff = new double[n];
         var e = new double[n];
         var mixture = new double[n];
+        var batches = exact ? null : Enumerable.Range(0, MonteCarloBatches).Select(_ => new double[n]).ToArray();
+        int perBatch = MonteCarloAnchors / MonteCarloBatches;
         int anchors = exact ? n : MonteCarloAnchors;
         double cost = 0, acceptanceSum = 0, coverageMax = 0;
         for (int k = 0; k < anchors; k++)
@@ -156,47 +211,168 @@ public sealed class AnchoredTruncatedPolicy : IOutputPolicy, IEvaluationDiagnost
             double weight = exact ? refProb[a] : 1.0 / MonteCarloAnchors;
             if (weight == 0) continue;
 
-            // dist(y) = ‖ψ(y) − ψ(a)‖², vectorized column by column.
-            dist.AsSpan().Clear();
-            for (int j = 0; j < d; j++)
+            // dist(y) = ‖ψ(y) − ψ(a)‖² (computed inside the fast loop; here only for the exact slow path).
+            if (!fastPath)
             {
-                var column = new ReadOnlySpan<double>(psi, j * n, n);
-                TensorPrimitives.Subtract(column, column[a], diff);
-                TensorPrimitives.MultiplyAdd(diff, diff, dist, dist);
+                dist.AsSpan().Clear();
+                for (int j = 0; j < d; j++)
+                {
+                    var column = new ReadOnlySpan<double>(psi, j * n, n);
+                    TensorPrimitives.Subtract(column, column[a], diff);
+                    TensorPrimitives.MultiplyAdd(diff, diff, dist, dist);
+                }
             }
 
-            // e(y) = log π_ref(y) + f_a(y)/β with f_a(y)/β = s(y) − s(a) inside the ν-ball, 0 outside.
+            // Unnormalized π̄(y|a) = exp(e(y)), e(y) = log π_ref(y) + f_a(y)/β, f_a(y)/β = s(y) − s(a) inside the ν-ball
+            // and 0 outside. Fast path: exp(e(y) − K) = P(y)·α inside, Q(y)·γ outside — a SIMD select, no exp per pair.
             double sa = s[a];
-            double maxE = double.NegativeInfinity, maxF = 0;
-            for (int y = 0; y < n; y++)
+            double maxF, sum, logZ;
+            if (fastPath)
             {
-                double fy = dist[y] <= nuSquared ? s[y] - sa : 0;
-                if (fy > maxF) maxF = fy;
-                double ey = logRef[y] + fy;
-                e[y] = ey;
-                if (ey > maxE) maxE = ey;
+                double k0 = Math.Max(cA - sa, cB);
+                var alpha = new Vector<double>(Math.Exp(cA - sa - k0));
+                var gamma = new Vector<double>(Math.Exp(cB - k0));
+                var nu2 = new Vector<double>(nuSquared);
+                var saVector = new Vector<double>(sa);
+                var fMax = Vector<double>.Zero;
+                var sumVector = Vector<double>.Zero;
+                int y0 = 0;
+                for (; y0 <= n - Vector<double>.Count; y0 += Vector<double>.Count)
+                {
+                    var distance = Vector<double>.Zero;
+                    for (int j = 0; j < d; j++)
+                    {
+                        var delta = new Vector<double>(psi, j * n + y0) - new Vector<double>(psi[j * n + a]);
+                        distance += delta * delta;
+                    }
+                    var inside = Vector.LessThanOrEqual(distance, nu2);
+                    fMax = Vector.Max(fMax, Vector.ConditionalSelect(inside, new Vector<double>(s, y0) - saVector, Vector<double>.Zero));
+                    var w = Vector.ConditionalSelect(inside, new Vector<double>(pIn, y0) * alpha, new Vector<double>(qOut, y0) * gamma);
+                    sumVector += w;
+                    w.CopyTo(e, y0);
+                }
+                maxF = 0;
+                sum = Vector.Sum(sumVector);
+                for (int j = 0; j < Vector<double>.Count; j++) maxF = Math.Max(maxF, fMax[j]);
+                for (int y = y0; y < n; y++)
+                {
+                    double distance = 0;
+                    for (int j = 0; j < d; j++)
+                    {
+                        double delta = psi[j * n + y] - psi[j * n + a];
+                        distance += delta * delta;
+                    }
+                    bool inside = distance <= nuSquared;
+                    if (inside) maxF = Math.Max(maxF, s[y] - sa);
+                    e[y] = inside ? pIn[y] * alpha[0] : qOut[y] * gamma[0];
+                    sum += e[y];
+                }
+                logZ = k0 + Math.Log(sum);
             }
-            // π̄(y|a) = exp(e(y) − log Z_a), log Z_a = maxE + log Σ exp(e − maxE).
-            TensorPrimitives.Subtract(e, maxE, e);
-            TensorPrimitives.Exp(e, e);
-            double sum = TensorPrimitives.Sum(e);
-            double logZ = maxE + Math.Log(sum);
-            TensorPrimitives.MultiplyAdd(e, weight / sum, mixture, mixture);
-
-            // Acceptance probability of one proposal with exact Z: p = Σ_y min(π_ref(y), π̄(y|a)/M).
-            TensorPrimitives.Multiply(e, 1.0 / (sum * CoverageGuess), diff);
-            TensorPrimitives.Min(diff, refProb, diff);
-            double p = Math.Min(1, TensorPrimitives.Sum(diff));
+            else
+            {
+                // Exact log-space path for extreme ranges (β → 1e-4, tiny π_ref masses): one exp per pair.
+                maxF = 0;
+                for (int y = 0; y < n; y++)
+                {
+                    double fy = dist[y] <= nuSquared ? s[y] - sa : 0;
+                    if (fy > maxF) maxF = fy;
+                    e[y] = logRef[y] + fy;
+                }
+                double maxE = TensorPrimitives.Max(e);
+                TensorPrimitives.Subtract(e, maxE, e);
+                TensorPrimitives.Exp(e, e);
+                sum = TensorPrimitives.Sum(e);
+                logZ = maxE + Math.Log(sum);
+            }
+            // π̄(y|a) = e(y)/sum.
+            // mixture += ρ_ref(a)·π̄(·|a); acceptance with exact Z: p = Σ_y min(π_ref(y), π̄(y|a)/M) — one fused pass.
+            double toMixture = weight / sum, toRatio = 1.0 / (sum * CoverageGuess);
+            var mixtureScale = new Vector<double>(toMixture);
+            var ratioScale = new Vector<double>(toRatio);
+            var acceptVector = Vector<double>.Zero;
+            int z = 0;
+            for (; z <= n - Vector<double>.Count; z += Vector<double>.Count)
+            {
+                var w = new Vector<double>(e, z);
+                (new Vector<double>(mixture, z) + w * mixtureScale).CopyTo(mixture, z);
+                acceptVector += Vector.Min(w * ratioScale, new Vector<double>(refProb, z));
+            }
+            double accept = Vector.Sum(acceptVector);
+            for (; z < n; z++)
+            {
+                mixture[z] += e[z] * toMixture;
+                accept += Math.Min(e[z] * toRatio, refProb[z]);
+            }
+            double p = Math.Min(1, accept);
+            if (batches is not null) TensorPrimitives.MultiplyAdd(e, 1.0 / (perBatch * sum), batches[k / perBatch], batches[k / perBatch]);
             double proposals = p <= 0 ? MaxProposals : -double.ExpM1(MaxProposals * double.LogP1(-p)) / p;
             cost += weight * (1 + NormalizerSamples + proposals);
             acceptanceSum += weight * p;
             coverageMax = Math.Max(coverageMax, Math.Exp(maxF - logZ));   // max_y π̄(y|a)/π_ref(y)
         }
 
-        var logProbs = new double[n];
-        double total = TensorPrimitives.Sum(mixture);
-        for (int y = 0; y < n; y++) logProbs[y] = mixture[y] > 0 ? Math.Log(mixture[y] / total) : double.NegativeInfinity;
         double weightTotal = exact ? TensorPrimitives.Sum(refProb) : 1;
-        return new PromptResult(logProbs, cost / weightTotal, acceptanceSum / weightTotal, coverageMax);
+        return new PromptResult(ToLogProbs(mixture), cost / weightTotal, acceptanceSum / weightTotal, coverageMax,
+            batches?.Select(ToLogProbs).ToArray());
+    }
+
+    private static double[] ToLogProbs(double[] mixture)
+    {
+        var logProbs = new double[mixture.Length];
+        double total = TensorPrimitives.Sum(mixture);
+        for (int y = 0; y < mixture.Length; y++) logProbs[y] = mixture[y] > 0 ? Math.Log(mixture[y] / total) : double.NegativeInfinity;
+        return logProbs;
+    }
+}
+
+/// <summary>
+/// SpannerSampling's truncated anchored score for one prompt x and anchor y':
+/// f(y) = ⟨θ, φ(x,y) − φ(x,y')⟩ · 1[‖φ(x,y) − φ(x,y')‖_{Σ_span⁻¹} ≤ ν]. A struct so the sampler's loop inlines it;
+/// O(d²) per call and allocation-free (it writes into a caller-owned scratch buffer of length d).
+/// </summary>
+public readonly struct TruncatedAnchoredScore : IResponseScore<int>
+{
+    private readonly Oracles.EnumerableEnvironment _env;
+    private readonly int _prompt;
+    private readonly double[] _theta, _anchor, _sigmaInverse, _scratch;
+    private readonly double _nuSquared;
+
+    /// <summary>Creates f for prompt x with anchor features φ(x,y'), Σ_span⁻¹ (row-major d×d) and ν².</summary>
+    public TruncatedAnchoredScore(Oracles.EnumerableEnvironment env, int prompt, double[] theta, double[] anchorFeatures,
+        double[] sigmaInverse, double nuSquared, double[] scratch)
+    {
+        _env = env;
+        _prompt = prompt;
+        _theta = theta;
+        _anchor = anchorFeatures;
+        _sigmaInverse = sigmaInverse;
+        _nuSquared = nuSquared;
+        _scratch = scratch;
+    }
+
+    /// <inheritdoc />
+    public double Score(int response)
+    {
+        var phi = _env.FeatureRow(_prompt, response);
+        int d = _theta.Length;
+        var v = _scratch;
+        double score = 0;
+        for (int i = 0; i < d; i++)
+        {
+            v[i] = phi[i] - _anchor[i];
+            score += _theta[i] * v[i];
+        }
+        double normSquared = 0;
+        for (int i = 0; i < d; i++)
+        {
+            double vi = v[i];
+            if (vi == 0) continue;
+            double row = 0;
+            int offset = i * d;
+            for (int j = 0; j < d; j++) row += _sigmaInverse[offset + j] * v[j];
+            normSquared += vi * row;
+        }
+        return normSquared <= _nuSquared ? score : 0;
     }
 }

@@ -60,6 +60,8 @@ public sealed class FamilyTests
     [InlineData(1e3, 1.0, 1e-4)]
     [InlineData(1.5, 1.0, 1e-4)]
     [InlineData(99999, 1.5, 0.1)]
+    [InlineData(1e4, 50.0, 1e-3)]
+    [InlineData(1e4, 100.0, 1e-4)]
     public void NeedleCoverageMatchesRequest(double ccov, double r, double beta)
     {
         var inst = InstanceCatalog.Create("needle", P($"ccov={ccov:R}", $"R={r:R}", $"beta={beta:R}", "responses=500", "prompts=3"), 3);
@@ -113,6 +115,7 @@ public sealed class FamilyTests
     [InlineData("linear", "sigma=-1", "'sigma' must be in [0")]
     [InlineData("linear", "noise=bernoulli", "needs rewards in [0,1]")]
     [InlineData("linear", "seed=-3", "'seed' must be a non-negative integer")]
+    [InlineData("linear", "responses=1e7", "is too large")]
     public void BadParametersAreInputErrors(string family, string kv, string expected)
     {
         var ex = Assert.Throws<InputException>(() => InstanceCatalog.Create(family, P(kv), 1));
