@@ -39,15 +39,15 @@ internal static class ExperimentCommands
             var options = new SweepOptions(dir, s, parse.GetValue(resume), p);
             var outcome = WithProgress($"sweep {plan.Config.Name}{(s is Shard sh ? $" [{sh}]" : "")}", shardCount,
                 report => SweepEngine.Run(plan, options, RunOne, new ActionProgress<SweepProgress>(x => report(x.Done)), interrupt.Token));
-            if (outcome.TornLineRepaired) Console.Error.WriteLine($"note: cut a torn last line from {outcome.ResultsPath} (a run interrupted mid-write; it was rerun)");
+            if (outcome.TornLineRepaired) CliSupport.Error.WriteLine($"note: cut a torn last line from {outcome.ResultsPath} (a run interrupted mid-write; it was rerun)");
             if (outcome.Cancelled)
             {
                 var resumeCmd = $"lmexplore sweep --config {configPath} --out {dir}{(s is Shard x ? $" --shard {x}" : "")} --resume";
-                Console.Error.WriteLine($"interrupted: {outcome.AlreadyDone + outcome.Completed} of {outcome.Total} runs are saved in {outcome.ResultsPath}; runs in flight were dropped.");
-                Console.Error.WriteLine($"resume with: {resumeCmd}");
+                CliSupport.Error.WriteLine($"interrupted: {outcome.AlreadyDone + outcome.Completed} of {outcome.Total} runs are saved in {outcome.ResultsPath}; runs in flight were dropped.");
+                CliSupport.Error.WriteLine($"resume with: {resumeCmd}");
                 return 130;
             }
-            Console.WriteLine($"sweep '{plan.Config.Name}'{(s is Shard y ? $" shard {y}" : "")}: {outcome.Total} runs ({outcome.AlreadyDone} already done, {outcome.Completed} run now" +
+            CliSupport.Out.WriteLine($"sweep '{plan.Config.Name}'{(s is Shard y ? $" shard {y}" : "")}: {outcome.Total} runs ({outcome.AlreadyDone} already done, {outcome.Completed} run now" +
                 $"{(outcome.Errors > 0 ? $", {outcome.Errors} with status error" : "")}) → {outcome.ResultsPath}");
             return outcome.Errors > 0 ? ExitCodes.Bug : ExitCodes.Ok;
         }));
@@ -65,12 +65,12 @@ internal static class ExperimentCommands
             var outcome = SweepMerge.Merge(parse.GetValue(dirs)!);
             if (outcome.MissingKeys.Count > 0)
             {
-                Console.Error.WriteLine($"{outcome.MissingKeys.Count} of {outcome.Expected} runs are missing, e.g. {outcome.MissingKeys[0]}");
+                CliSupport.Error.WriteLine($"{outcome.MissingKeys.Count} of {outcome.Expected} runs are missing, e.g. {outcome.MissingKeys[0]}");
                 if (!parse.GetValue(allowMissing))
                     throw new InputException($"{outcome.MissingKeys.Count} runs missing (run the missing shards, or pass --allow-missing)");
             }
             SweepMerge.Write(parse.GetValue(outFile)!, outcome.Records);
-            Console.WriteLine($"merged {outcome.Records.Count} of {outcome.Expected} runs" +
+            CliSupport.Out.WriteLine($"merged {outcome.Records.Count} of {outcome.Expected} runs" +
                 $"{(outcome.Duplicates > 0 ? $" ({outcome.Duplicates} exact duplicates dropped)" : "")} → {parse.GetValue(outFile)}");
             return ExitCodes.Ok;
         }));
@@ -93,7 +93,7 @@ internal static class ExperimentCommands
             var experiments = ExperimentRegistry.Select(ids);
             int total = experiments.Sum(e => SweepPlan.Create(SweepConfig.Parse(e.SweepConfigJson(options.Quick))).Runs.Count);
             using var interrupt = new Interrupt();
-            if (!Interactive) Console.Error.WriteLine($"reproduce{(options.Quick ? " --quick" : "")}: {string.Join(", ", experiments.Select(e => e.Id))} ({total} runs, {p} in parallel)");
+            if (!Interactive) CliSupport.Error.WriteLine($"reproduce{(options.Quick ? " --quick" : "")}: {string.Join(", ", experiments.Select(e => e.Id))} ({total} runs, {p} in parallel)");
             string? current = null;
             var outcome = WithProgress($"reproduce{(options.Quick ? " --quick" : "")}", total, report => Reproducer.Run(options, RunOne,
                 new ActionProgress<ReproduceProgress>(x =>
@@ -102,41 +102,41 @@ internal static class ExperimentCommands
                     if (!Interactive && x.Experiment != current)
                     {
                         current = x.Experiment;
-                        Console.Error.WriteLine($"  {x.Experiment}: {x.Total} runs");
+                        CliSupport.Error.WriteLine($"  {x.Experiment}: {x.Total} runs");
                     }
                 }), interrupt.Token));
             if (outcome.Cancelled)
             {
-                Console.Error.WriteLine($"interrupted: finished runs are saved under {options.OutDir}; rerun the same command to resume.");
+                CliSupport.Error.WriteLine($"interrupted: finished runs are saved under {options.OutDir}; rerun the same command to resume.");
                 return 130;
             }
             foreach (var e in outcome.Experiments)
             {
-                Console.WriteLine($"{e.Experiment.Id} ({e.WallSeconds:F0} s): {e.Experiment.Title}");
+                CliSupport.Out.WriteLine($"{e.Experiment.Id} ({e.WallSeconds:F0} s): {e.Experiment.Title}");
                 foreach (var f in e.Report.Findings)
-                    Console.WriteLine($"  {(f.Pass switch { true => "ok  ", false => "FAIL", null => "    " })} {f.Name} = {f.Display}   [{f.Criterion}]");
+                    CliSupport.Out.WriteLine($"  {(f.Pass switch { true => "ok  ", false => "FAIL", null => "    " })} {f.Name} = {f.Display}   [{f.Criterion}]");
             }
-            Console.WriteLine($"report: {outcome.ReportPath} (wall {outcome.WallSeconds:F0} s)");
+            CliSupport.Out.WriteLine($"report: {outcome.ReportPath} (wall {outcome.WallSeconds:F0} s)");
             return ExitCodes.Ok;
         }));
         return command;
     }
 
     /// <summary>A progress bar with ETA on an interactive terminal; nothing otherwise (redirected output, CI=true).</summary>
-    private static bool Interactive =>
-        !Console.IsOutputRedirected && !Console.IsErrorRedirected && Environment.GetEnvironmentVariable("CI") is not ("true" or "1")
-        && AnsiConsole.Profile.Capabilities.Interactive;
+    private static bool Interactive => CliSupport.Current.Interactive;
 
     private static T WithProgress<T>(string description, int total, Func<Action<int>, T> body)
     {
         if (!Interactive) return body(_ => { });
         T result = default!;
-        AnsiConsole.Progress()
+        // On stderr, like run's progress bar: stdout carries only results.
+        var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
+        console.Progress()
             .AutoClear(false)
             .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn(), new RemainingTimeColumn(), new SpinnerColumn())
             .Start(ctx =>
             {
-                var task = ctx.AddTask(description, maxValue: Math.Max(1, total));
+                var task = ctx.AddTask(Markup.Escape(description), maxValue: Math.Max(1, total));
                 result = body(done => task.Value = done);
                 task.StopTask();
             });
@@ -146,18 +146,24 @@ internal static class ExperimentCommands
     /// <summary>Ctrl-C and SIGTERM (Slurm/Kubernetes stop signals) request a clean stop; a second Ctrl-C kills.</summary>
     private sealed class Interrupt : IDisposable
     {
-        private readonly CancellationTokenSource _cts = new();
+        private readonly CancellationTokenSource _cts;
+        private readonly CancellationTokenRegistration _announce;
         private readonly PosixSignalRegistration? _term;
+        private int _signals;
 
         public Interrupt()
         {
+            // Linked to the invocation's own Ctrl-C token (Program.cs), so in-process callers can cancel too.
+            _cts = CancellationTokenSource.CreateLinkedTokenSource(CliSupport.Current.Cancellation);
+            var error = CliSupport.Error;
+            _announce = _cts.Token.Register(() => error.WriteLine("stopping: finished runs are kept, runs in flight are dropped; press Ctrl-C again to kill"));
             Console.CancelKeyPress += OnCancel;
             try
             {
                 _term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, ctx =>
                 {
                     ctx.Cancel = true;
-                    Request();
+                    _cts.Cancel();
                 });
             }
             catch (PlatformNotSupportedException)
@@ -169,14 +175,8 @@ internal static class ExperimentCommands
 
         private void OnCancel(object? sender, ConsoleCancelEventArgs e)
         {
-            if (_cts.IsCancellationRequested) return; // second Ctrl-C: let the process die
+            if (Interlocked.Increment(ref _signals) > 1) return; // second Ctrl-C: let the process die
             e.Cancel = true;
-            Request();
-        }
-
-        private void Request()
-        {
-            Console.Error.WriteLine("stopping: letting finished runs be written; press Ctrl-C again to kill");
             _cts.Cancel();
         }
 
@@ -184,6 +184,7 @@ internal static class ExperimentCommands
         {
             Console.CancelKeyPress -= OnCancel;
             _term?.Dispose();
+            _announce.Dispose();
             _cts.Dispose();
         }
     }
