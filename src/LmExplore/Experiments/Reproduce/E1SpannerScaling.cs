@@ -31,7 +31,7 @@ public sealed class E1SpannerScaling : IExperiment
           "grid": { "ccov": {{(quick ? "[10, 100, 1000, 10000, 100000]" : "[10, 31.6, 100, 316, 1000, 3160, 10000, 31600, 100000]")}} },
           "algorithms": [ { "name": "spanner", "params": { "epsilon": {{Epsilon}} } } ],
           "budgetComp": { "times": 2000, "of": "ccov" },
-          "seeds": {{(quick ? 5 : 10)}}
+          "seeds": {{(quick ? 8 : 20)}}
         }
         """;
 

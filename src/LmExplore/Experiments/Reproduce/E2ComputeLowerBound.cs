@@ -28,7 +28,7 @@ public sealed class E2ComputeLowerBound : IExperiment
           "sweepSeed": 2002,
           "instance": "needle",
           "instanceParams": { "R": 1.5, "beta": 0.1, "d": 4, "prompts": 8, "responses": 2000, "noise": "gaussian", "sigma": 0.1 },
-          "grid": { "ccov": {{(quick ? "[100, 1000]" : "[100, 1000, 10000]")}} },
+          "grid": { "ccov": [100, 1000, 10000] },
           "algorithms": [
             { "name": "spanner", "params": { "epsilon": {{Epsilon}} },
               "vars": { "compFactor": {{(quick ? "[0.03, 0.1, 0.3, 1, 3, 10, 30, 100, 300, 1000, 3000]" : "[0.01, 0.03, 0.1, 0.3, 1, 3, 10, 30, 100, 300, 1000, 3000, 10000]")}} } },

@@ -36,7 +36,7 @@ public sealed class E5PassiveVersusSpanner : IExperiment
               "vars": { "dataFactor": {{(quick ? "[0.125, 0.25, 0.5, 1, 2, 4, 8, 16, 32, 64]" : "[0.0625, 0.125, 0.25, 0.5, 1, 2, 4, 8, 16, 32, 64, 128]")}} },
               "budgetData": { "times": 1, "of": ["ccov", "dataFactor"] } }
           ],
-          "seeds": {{(quick ? 5 : 8)}}
+          "seeds": {{(quick ? 8 : 12)}}
         }
         """;
 
