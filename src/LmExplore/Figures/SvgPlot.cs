@@ -131,7 +131,11 @@ public static class SvgPlot
             if (r.Vertical && xScale.Valid(r.Value))
                 sb.Append($"<text x=\"{N(xScale.Map(r.Value) + 4)}\" y=\"{N(Top + 14)}\" font-size=\"11\" fill=\"#555555\">{Esc(r.Label)}</text>\n");
             else if (!r.Vertical && yScale.Valid(r.Value))
-                sb.Append($"<text x=\"{N(Width - Right - 4)}\" y=\"{N(yScale.Map(r.Value) - 4)}\" text-anchor=\"end\" font-size=\"11\" fill=\"#555555\">{Esc(r.Label)}</text>\n");
+            {
+                double py = yScale.Map(r.Value);
+                double ty = py - Top < 16 ? py + 14 : py - 4; // below the line when it runs along the top edge
+                sb.Append($"<text x=\"{N(Width - Right - 4)}\" y=\"{N(ty)}\" text-anchor=\"end\" font-size=\"11\" fill=\"#555555\">{Esc(r.Label)}</text>\n");
+            }
         }
 
         // Legend, right of the plot.
