@@ -38,7 +38,8 @@ internal static class ExperimentCommands
             using var interrupt = new Interrupt();
             var options = new SweepOptions(dir, s, parse.GetValue(resume), p);
             var outcome = WithProgress($"sweep {plan.Config.Name}{(s is Shard sh ? $" [{sh}]" : "")}", shardCount,
-                report => SweepEngine.Run(plan, options, RunOne, new ActionProgress<SweepProgress>(x => report(x.Done)), interrupt.Token));
+                report => SweepEngine.Run(plan, options, RunOne, new ActionProgress<SweepProgress>(x => report(x.Done)), interrupt.Token,
+                    (key, e) => CliSupport.Error.WriteLine($"run failed (recorded with status error): {key}: {e.GetType().Name}: {CliSupport.OneLine(e.Message)}")));
             if (outcome.TornLineRepaired) CliSupport.Error.WriteLine($"note: cut a torn last line from {outcome.ResultsPath} (a run interrupted mid-write; it was rerun)");
             if (outcome.Cancelled)
             {

@@ -170,6 +170,24 @@ public class SweepEngineTests
     }
 
     [Fact]
+    public void RunThatCrashes_IsRecordedAsError_AndTheOthersComplete()
+    {
+        var dir = Fakes.TempDir();
+        var plan = Fakes.Plan();
+        var failed = new List<string>();
+        var outcome = SweepEngine.Run(plan, new SweepOptions(dir, Parallelism: 2), (r, ct) =>
+            r.Algorithm == "spanner" && r.InstanceParams["ccov"] == "10" ? throw new InvalidOperationException("boom") : Fakes.Run(r, ct),
+            onRunError: (key, e) => { lock (failed) failed.Add(key); });
+        int expectedErrors = plan.Runs.Count(r => r.Request.Algorithm == "spanner" && r.Request.InstanceParams["ccov"] == "10");
+        Assert.Equal(expectedErrors, outcome.Errors);
+        Assert.Equal(expectedErrors, failed.Count);
+        var records = ResultLines.Read(outcome.ResultsPath, false, out _);
+        Assert.Equal(plan.Runs.Count, records.Count);
+        Assert.Equal(expectedErrors, records.Count(r => r.Result.Status == "error"));
+        Assert.True(double.IsNaN(records.First(r => r.Result.Status == "error").Result.Suboptimality));
+    }
+
+    [Fact]
     public void CorruptLineBeforeTheLast_IsReported()
     {
         var dir = Fakes.TempDir();

@@ -41,11 +41,12 @@ public static class SweepEngine
     /// <summary>
     /// Runs the sweep. <paramref name="run"/> executes one request (the CLI passes <c>Runner.Run</c>; tests a fake).
     /// Bad input from a run aborts the sweep with <see cref="InputException"/> (after the finished runs are written);
-    /// any other exception is recorded as a result with status <c>error</c>. Cancellation stops handing out
+    /// any other exception is recorded as a result with status <c>error</c> (and reported to <paramref name="onRunError"/>;
+    /// resume does not rerun it: the run is deterministic). Cancellation stops handing out
     /// runs; runs in flight are dropped (they are rerun on resume) and the outcome says <c>Cancelled</c>.
     /// </summary>
     public static SweepOutcome Run(SweepPlan plan, SweepOptions options, Func<RunRequest, CancellationToken, RunResult> run,
-        IProgress<SweepProgress>? progress = null, CancellationToken cancellationToken = default)
+        IProgress<SweepProgress>? progress = null, CancellationToken cancellationToken = default, Action<string, Exception>? onRunError = null)
     {
         if (options.Parallelism < 1) throw new InputException("--parallel must be at least 1");
         Directory.CreateDirectory(options.OutDir);
@@ -100,6 +101,7 @@ public static class SweepEngine
                 catch (Exception e)
                 {
                     result = ErrorResult(sweepRun.Request, e);
+                    onRunError?.Invoke(sweepRun.Key, e);
                     Interlocked.Increment(ref errors);
                 }
                 writer.Append(ResultLines.Format(sweepRun.Key, sweepRun.Settings, result));
