@@ -68,6 +68,25 @@ public class SweepEngineTests
     }
 
     [Fact]
+    public void Parallelism2_RunsTwoAtATime_NeverMore()
+    {
+        // Runs that wait (not compute) show the engine's own concurrency, whatever else loads the machine.
+        var plan = Fakes.Plan(seeds: 2);
+        int inFlight = 0, peak = 0;
+        var outcome = SweepEngine.Run(plan, new SweepOptions(Fakes.TempDir(), Parallelism: 2), (r, ct) =>
+        {
+            int now = Interlocked.Increment(ref inFlight);
+            int seen;
+            while (now > (seen = Volatile.Read(ref peak)) && Interlocked.CompareExchange(ref peak, now, seen) != seen) { }
+            Thread.Sleep(20);
+            Interlocked.Decrement(ref inFlight);
+            return Fakes.Run(r, ct);
+        });
+        Assert.Equal(plan.Runs.Count, outcome.Completed);
+        Assert.Equal(2, peak);
+    }
+
+    [Fact]
     public void Shards_MergedEqualUnsharded_ResultForResult()
     {
         var plan = Fakes.Plan();

@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Text;
 
 namespace LmExplore.Experiments.Sweeps;
@@ -74,44 +73,61 @@ public static class SweepEngine
 
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         InputException? badInput = null;
+        Exception? crash = null;
+        int next = -1;
         using var writer = new ResultWriter(resultsPath);
-        try
+
+        // One dedicated thread per slot, each taking the next pending run: runs last from milliseconds to
+        // minutes, so they must not wait for thread-pool injection (Parallel.ForEach on a busy pool can
+        // silently run one at a time), and one run at a time per thread balances unequal costs.
+        void Work()
         {
-            // NoBuffering hands out one run at a time: runs differ in cost by orders of magnitude.
-            var partitioner = Partitioner.Create(pending, EnumerablePartitionerOptions.NoBuffering);
-            Parallel.ForEach(partitioner, new ParallelOptions { MaxDegreeOfParallelism = options.Parallelism, CancellationToken = stop.Token }, (sweepRun, state) =>
+            try
             {
-                RunResult result;
-                try
+                while (!stop.IsCancellationRequested)
                 {
-                    result = run(sweepRun.Request, stop.Token);
+                    int i = Interlocked.Increment(ref next);
+                    if (i >= pending.Count) return;
+                    var sweepRun = pending[i];
+                    RunResult result;
+                    try
+                    {
+                        result = run(sweepRun.Request, stop.Token);
+                    }
+                    catch (OperationCanceledException) when (stop.IsCancellationRequested)
+                    {
+                        return; // dropped: rerun on resume
+                    }
+                    catch (InputException e)
+                    {
+                        Interlocked.CompareExchange(ref badInput, new InputException($"run {sweepRun.Key}: {e.Message}"), null);
+                        stop.Cancel();
+                        return;
+                    }
+                    catch (Exception e)
+                    {
+                        result = ErrorResult(sweepRun.Request, e);
+                        onRunError?.Invoke(sweepRun.Key, e);
+                        Interlocked.Increment(ref errors);
+                    }
+                    writer.Append(ResultLines.Format(sweepRun.Key, sweepRun.Settings, result));
+                    int n = Interlocked.Increment(ref completed);
+                    progress?.Report(new SweepProgress(alreadyDone + n, shardRuns.Count, sweepRun.Key));
                 }
-                catch (OperationCanceledException) when (stop.IsCancellationRequested)
-                {
-                    state.Stop();
-                    return;
-                }
-                catch (InputException e)
-                {
-                    Interlocked.CompareExchange(ref badInput, new InputException($"run {sweepRun.Key}: {e.Message}"), null);
-                    stop.Cancel();
-                    state.Stop();
-                    return;
-                }
-                catch (Exception e)
-                {
-                    result = ErrorResult(sweepRun.Request, e);
-                    onRunError?.Invoke(sweepRun.Key, e);
-                    Interlocked.Increment(ref errors);
-                }
-                writer.Append(ResultLines.Format(sweepRun.Key, sweepRun.Settings, result));
-                int n = Interlocked.Increment(ref completed);
-                progress?.Report(new SweepProgress(alreadyDone + n, shardRuns.Count, sweepRun.Key));
-            });
+            }
+            catch (Exception e)
+            {
+                // The writer or a progress sink failed: stop everyone and rethrow below.
+                Interlocked.CompareExchange(ref crash, e, null);
+                stop.Cancel();
+            }
         }
-        catch (OperationCanceledException) when (stop.IsCancellationRequested)
-        {
-        }
+
+        var workers = Enumerable.Range(0, Math.Min(options.Parallelism, Math.Max(1, pending.Count)))
+            .Select(w => new Thread(Work) { IsBackground = true, Name = $"sweep-worker-{w}" }).ToList();
+        foreach (var t in workers) t.Start();
+        foreach (var t in workers) t.Join();
+        if (crash is not null) throw new InvalidOperationException($"sweep stopped: {crash.Message}", crash);
         if (badInput is not null) throw badInput;
         bool cancelled = alreadyDone + completed < shardRuns.Count;
         return new SweepOutcome(shardRuns.Count, alreadyDone, completed, errors, cancelled, resultsPath, torn);
