@@ -26,7 +26,7 @@ public class FigureTests
         Assert.Equal("T_comp & T_data <vs> \"coverage\"", root.Element(Svg + "title")!.Value);
         var paths = root.Descendants(Svg + "path").Where(p => (string?)p.Attribute("class") == "series").ToList();
         Assert.Equal(3, paths.Count); // A is one line; B is broken in two by the NaN
-        Assert.Single(root.Descendants(Svg + "polygon").Where(p => (string?)p.Attribute("class") == "band"));
+        Assert.Single(root.Descendants(Svg + "polygon"), p => (string?)p.Attribute("class") == "band");
         var texts = root.Descendants(Svg + "text").Select(t => t.Value).ToList();
         Assert.Contains("B <data>", texts);
         Assert.Contains("C_cov (ratio)", texts);
