@@ -1,0 +1,71 @@
+using System.Globalization;
+using LmExplore.Experiments;
+using LmExplore.Experiments.Sweeps;
+using LmExplore.Numerics;
+
+namespace LmExplore.Tests.Experiments;
+
+/// <summary>A cheap, deterministic stand-in for Runner.Run with the scaling laws of the paper built in.</summary>
+internal static class Fakes
+{
+    /// <summary>
+    /// Result depends only on the request (as Runner.Run's does): "spanner" needs ≈ 400·C_cov samples and
+    /// ≈ 170 rewards; "passive" needs ≈ 20·C_cov rewards and C_cov samples. Success ⇒ suboptimality 1e-3, else 0.3.
+    /// </summary>
+    public static RunResult Run(RunRequest r, CancellationToken ct)
+    {
+        ct.ThrowIfCancellationRequested();
+        var rng = new Rng(r.Seed);
+        double ccov = r.InstanceParams.TryGetValue("ccov", out var c) ? double.Parse(c, CultureInfo.InvariantCulture) : 10;
+        double jitter = 0.8 + 0.4 * rng.NextDouble();
+        long tComp, tData;
+        bool ok;
+        if (r.Algorithm == "passive")
+        {
+            long dataNeed = (long)(20 * ccov * jitter);
+            tData = r.BudgetData ?? 1000;
+            tComp = tData;
+            ok = tData >= dataNeed && (r.BudgetComp ?? long.MaxValue) >= ccov;
+        }
+        else
+        {
+            long compNeed = (long)(400 * ccov * jitter);
+            tComp = Math.Min(compNeed, r.BudgetComp ?? long.MaxValue);
+            tData = 150 + rng.NextInt(40);
+            ok = tComp >= compNeed;
+        }
+        double sub = ok ? 1e-3 : 0.3;
+        return new RunResult("needle(fake)", r.Algorithm, r.Seed, 0.1, 4, ok ? "ok" : "budget_exhausted", tData, tComp, 0,
+            1.0, 0.2, 1.0 - sub, sub, 2.5, ccov, null, 0.001 * rng.NextDouble(), new Dictionary<string, double> { ["jitter"] = jitter });
+    }
+
+    /// <summary>A small sweep config (2 C_cov × (spanner + passive with a 3-point data grid) × seeds).</summary>
+    public static string Config(int seeds = 4, ulong sweepSeed = 7, string name = "fake") => $$"""
+        {
+          "format": "lmexplore.sweep/v1", "name": "{{name}}", "sweepSeed": {{sweepSeed}},
+          "instance": "needle",
+          "instanceParams": { "R": 1.5, "beta": 0.1 },
+          "grid": { "ccov": [10, 100] },
+          "algorithms": [
+            { "name": "spanner", "params": { "epsilon": 0.01 }, "budgetComp": { "times": 2000, "of": "ccov" } },
+            { "name": "passive", "vars": { "f": [5, 20, 80] }, "budgetData": { "times": 1, "of": ["ccov", "f"] } }
+          ],
+          "seeds": {{seeds}}
+        }
+        """;
+
+    public static SweepPlan Plan(int seeds = 4, ulong sweepSeed = 7) => SweepPlan.Create(SweepConfig.Parse(Config(seeds, sweepSeed)));
+
+    /// <summary>A fresh temporary directory.</summary>
+    public static string TempDir()
+    {
+        var dir = Path.Combine(Path.GetTempPath(), "lmexplore-tests", Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(dir);
+        return dir;
+    }
+
+    /// <summary>Records as comparable text: key → result JSON with wall time zeroed, sorted by key.</summary>
+    public static List<string> Canonical(IEnumerable<SweepRecord> records) =>
+        records.OrderBy(r => r.Key, StringComparer.Ordinal)
+            .Select(r => r.Key + "\t" + RunResultJson.Serialize(r.Result with { WallSeconds = 0 })).ToList();
+}
