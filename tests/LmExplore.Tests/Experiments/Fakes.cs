@@ -56,13 +56,24 @@ internal static class Fakes
 
     public static SweepPlan Plan(int seeds = 4, ulong sweepSeed = 7) => SweepPlan.Create(SweepConfig.Parse(Config(seeds, sweepSeed)));
 
-    /// <summary>A fresh temporary directory.</summary>
+    /// <summary>A fresh temporary directory under this test process's own root, which is removed when the process exits.</summary>
     public static string TempDir()
     {
-        var dir = Path.Combine(Path.GetTempPath(), "lmexplore-tests", Guid.NewGuid().ToString("N"));
+        var dir = Path.Combine(ProcessTempRoot.Value, Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(dir);
         return dir;
     }
+
+    private static readonly Lazy<string> ProcessTempRoot = new(() =>
+    {
+        var root = Path.Combine(Path.GetTempPath(), "lmexplore-tests", Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(root);
+        AppDomain.CurrentDomain.ProcessExit += (_, _) =>
+        {
+            try { Directory.Delete(root, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+        };
+        return root;
+    });
 
     /// <summary>Records as comparable text: key → result JSON with wall time zeroed, sorted by key.</summary>
     public static List<string> Canonical(IEnumerable<SweepRecord> records) =>
