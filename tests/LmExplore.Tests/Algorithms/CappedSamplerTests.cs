@@ -252,6 +252,33 @@ public class CappedSamplerTests
             $"MC {monteCarlo["suboptimality_sampler"]} vs exact {exact["suboptimality_sampler"]}, stderr {stderr}");
     }
 
+    [Fact]
+    public void Passive_SamplerLawIsTheFailureBranchMixture()
+    {
+        // Passive's output sampler uses M_x = C_cov(π_θ̂(·|x)) exactly, so its law is (1 − F_x)·π_θ̂ + F_x·π_ref with
+        // F_x = (1 − 1/M_x)^{N−1}. δ = 0.9 makes N small enough (≈ 6·M) for F to be visible.
+        var instance = SmallInstance();
+        double[] theta = ThetaHat.Select(t => 3 * t).ToArray();
+        const double delta = 0.9;
+        var policy = new LinearSoftmaxOutputPolicy(theta, delta);
+        var target = policy.Tabulate(instance);
+        var mixed = new double[instance.Prompts.Count][];
+        for (int x = 0; x < mixed.Length; x++)
+        {
+            var logRef = instance.Prompts[x].LogRefProbs;
+            double m = Enumerable.Range(0, logRef.Length).Max(y => Math.Exp(target.LogProbs[x][y] - logRef[y]));
+            double f = Math.Pow(1 - 1 / m, Math.Ceiling(4 * m * Math.Log(4 / delta)) - 1);
+            mixed[x] = Enumerable.Range(0, logRef.Length)
+                .Select(y => Math.Log((1 - f) * Math.Exp(target.LogProbs[x][y]) + f * Math.Exp(logRef[y]))).ToArray();
+        }
+        double jOpt = ExactEvaluator.OptimalValue(instance);
+        double expected = jOpt - ExactEvaluator.Value(instance, new TabularPolicy(mixed));
+        double sub = jOpt - ExactEvaluator.Value(instance, target);
+        double actual = Assert.IsAssignableFrom<IEvaluationDiagnostics>(policy).EvaluationDiagnostics(instance)["suboptimality_sampler"];
+        Assert.Equal(expected, actual, 12);
+        Assert.True(Math.Abs(actual - sub) > 1e-4, $"the failure branch must be visible: {actual} vs {sub}");
+    }
+
     /// <summary>P_sampler = (1 − F)·π̂ + F·π_ref, entrywise within a relative tolerance.</summary>
     private static void AssertMixtureOfTargetAndReference(EnumerableInstance instance, AnchoredTruncatedPolicy policy, double failure, double tolerance)
     {
