@@ -22,6 +22,9 @@ namespace LmExplore.Policies;
 /// of one proposal is p(y') = Σ_y min(π_ref(y), π̄(y|y')/M) and the proposals until the first acceptance,
 /// capped at N = ⌈4M·ln(4/δ)⌉, number (1 − (1 − p)^N)/p in expectation. M, m, N are those of the learner's
 /// own sampler (M_rej).
+/// <para>The same pass also tabulates the law of what the sampler really returns (<see cref="TabulateSampler"/>,
+/// diagnostic <c>suboptimality_sampler</c>): capped at ratio M when M is below the target's coverage, with the
+/// normalizer taken exact. The headline suboptimality stays the target's (issue 2).</para>
 /// </remarks>
 public sealed class AnchoredTruncatedPolicy : IOutputPolicy, IEvaluationDiagnostics
 {
