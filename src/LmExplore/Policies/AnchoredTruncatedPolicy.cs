@@ -22,6 +22,9 @@ namespace LmExplore.Policies;
 /// of one proposal is p(y') = Σ_y min(π_ref(y), π̄(y|y')/M) and the proposals until the first acceptance,
 /// capped at N = ⌈4M·ln(4/δ)⌉, number (1 − (1 − p)^N)/p in expectation. M, m, N are those of the learner's
 /// own sampler (M_rej).
+/// <para>The same pass also tabulates the law of what the sampler really returns (<see cref="TabulateSampler"/>,
+/// diagnostic <c>suboptimality_sampler</c>): capped at ratio M when M is below the target's coverage, with the
+/// normalizer taken exact. The headline suboptimality stays the target's (issue 2).</para>
 /// </remarks>
 public sealed class AnchoredTruncatedPolicy : IOutputPolicy, IEvaluationDiagnostics
 {
@@ -88,6 +91,15 @@ public sealed class AnchoredTruncatedPolicy : IOutputPolicy, IEvaluationDiagnost
     /// <inheritdoc />
     public TabularPolicy Tabulate(EnumerableInstance instance) => Evaluate(instance).Policy;
 
+    /// <summary>
+    /// The law of what <see cref="Sample"/> actually returns, with the normalizer estimate taken exact (Ẑ = Z_f(y'),
+    /// i.e. only the randomness of the m-sample estimate of log Ẑ is ignored): per anchor
+    /// P(y|y') = S(y')·min(π_ref(y), π̄(y|y')/M) + F(y')·π_ref(y) (<see cref="CappedSamplerWeights"/>), mixed over
+    /// y' ~ π_ref exactly as <see cref="Tabulate"/> mixes the target (exact, or the same Monte Carlo anchors). It equals
+    /// the target up to the failure branch when M ≥ the target's coverage, and is capped at ratio M below it.
+    /// </summary>
+    public TabularPolicy TabulateSampler(EnumerableInstance instance) => Evaluate(instance).SamplerPolicy;
+
     /// <inheritdoc />
     public double ExpectedSampleCost(EnumerableInstance instance) => Evaluate(instance).SampleCost;
 
@@ -104,23 +116,35 @@ public sealed class AnchoredTruncatedPolicy : IOutputPolicy, IEvaluationDiagnost
             ["output_mc_anchors"] = e.MonteCarloPrompts == 0 ? 0 : MonteCarloAnchors,
             ["output_target_coverage_max"] = e.TargetCoverageMax,
             ["output_acceptance_mean"] = e.AcceptanceMean,
+            // The honest number beside the headline: J_opt − J of the real sampler's output law (M = M_rej, N proposals,
+            // y_N on failure; exact Ẑ). The headline `suboptimality` is the target's, as issue 2 defines it.
+            ["suboptimality_sampler"] = jOpt - ExactEvaluator.Value(instance, e.SamplerPolicy),
+            ["output_sampler_failure_mean"] = e.FailureProbability,
         };
         if (e.MonteCarloPrompts > 0)
         {
             // Suboptimality of each batch's mixture (32 anchors each); their spread / √batches approximates the
             // standard error of the Monte Carlo estimate (conservatively: a 32-anchor mixture is noisier).
-            var batch = new double[MonteCarloBatches];
-            for (int b = 0; b < batch.Length; b++)
-                batch[b] = jOpt - ExactEvaluator.Value(instance, new TabularPolicy(e.BatchLogProbs!.Select(rows => rows[b]).ToArray()));
-            double mean = batch.Average();
-            double sd = Math.Sqrt(batch.Sum(v => (v - mean) * (v - mean)) / (batch.Length - 1));
-            result["output_mc_stderr"] = sd / Math.Sqrt(batch.Length);
+            result["output_mc_stderr"] = BatchStandardError(instance, jOpt, e.BatchLogProbs!);
+            result["suboptimality_sampler_mc_stderr"] = BatchStandardError(instance, jOpt, e.SamplerBatchLogProbs!);
         }
         return result;
     }
 
+    /// <summary>Standard error of a Monte Carlo suboptimality from its <see cref="MonteCarloBatches"/> batch mixtures.</summary>
+    private static double BatchStandardError(EnumerableInstance instance, double jOpt, double[][][] batchLogProbs)
+    {
+        var batch = new double[MonteCarloBatches];
+        for (int b = 0; b < batch.Length; b++)
+            batch[b] = jOpt - ExactEvaluator.Value(instance, new TabularPolicy(batchLogProbs.Select(rows => rows[b]).ToArray()));
+        double mean = batch.Average();
+        double sd = Math.Sqrt(batch.Sum(v => (v - mean) * (v - mean)) / (batch.Length - 1));
+        return sd / Math.Sqrt(batch.Length);
+    }
+
     private sealed record Evaluation(TabularPolicy Policy, double SampleCost, double TargetCoverageMax, double AcceptanceMean,
-        int MonteCarloPrompts, double[][][]? BatchLogProbs);
+        int MonteCarloPrompts, double[][][]? BatchLogProbs, TabularPolicy SamplerPolicy, double[][][]? SamplerBatchLogProbs,
+        double FailureProbability);
 
     private Evaluation Evaluate(EnumerableInstance instance)
     {
@@ -143,7 +167,9 @@ public sealed class AnchoredTruncatedPolicy : IOutputPolicy, IEvaluationDiagnost
             var rng = new Rng(_monteCarloSeed);
             var logProbs = new double[instance.Prompts.Count][];
             var batchLogProbs = new double[instance.Prompts.Count][][];
-            double cost = 0, acceptance = 0, totalWeight = 0, coverageMax = 0;
+            var samplerLogProbs = new double[instance.Prompts.Count][];
+            var samplerBatchLogProbs = new double[instance.Prompts.Count][][];
+            double cost = 0, acceptance = 0, totalWeight = 0, coverageMax = 0, failure = 0;
             int monteCarloPrompts = 0;
             for (int x = 0; x < logProbs.Length; x++)
             {
@@ -153,22 +179,27 @@ public sealed class AnchoredTruncatedPolicy : IOutputPolicy, IEvaluationDiagnost
                 var r = TabulatePrompt(prompt, factor, exact, rng.Split((ulong)x));
                 logProbs[x] = r.LogProbs;
                 batchLogProbs[x] = r.BatchLogProbs ?? Enumerable.Repeat(r.LogProbs, MonteCarloBatches).ToArray();
+                samplerLogProbs[x] = r.SamplerLogProbs;
+                samplerBatchLogProbs[x] = r.SamplerBatchLogProbs ?? Enumerable.Repeat(r.SamplerLogProbs, MonteCarloBatches).ToArray();
                 coverageMax = Math.Max(coverageMax, r.CoverageMax);
                 if (prompt.Weight > 0)
                 {
                     cost += prompt.Weight * r.SampleCost;
                     acceptance += prompt.Weight * r.Acceptance;
+                    failure += prompt.Weight * r.FailureProbability;
                     totalWeight += prompt.Weight;
                 }
             }
             _cached = new Evaluation(new TabularPolicy(logProbs), cost / totalWeight, coverageMax, acceptance / totalWeight, monteCarloPrompts,
-                monteCarloPrompts > 0 ? batchLogProbs : null);
+                monteCarloPrompts > 0 ? batchLogProbs : null, new TabularPolicy(samplerLogProbs),
+                monteCarloPrompts > 0 ? samplerBatchLogProbs : null, failure / totalWeight);
             _cachedFor = instance;
             return _cached;
         }
     }
 
-    private readonly record struct PromptResult(double[] LogProbs, double SampleCost, double Acceptance, double CoverageMax, double[][]? BatchLogProbs);
+    private readonly record struct PromptResult(double[] LogProbs, double SampleCost, double Acceptance, double CoverageMax, double[][]? BatchLogProbs,
+        double[] SamplerLogProbs, double[][]? SamplerBatchLogProbs, double FailureProbability);
 
     private PromptResult TabulatePrompt(EnumerablePrompt prompt, double[] factor, bool exact, Rng rng)
     {
@@ -208,10 +239,14 @@ public sealed class AnchoredTruncatedPolicy : IOutputPolicy, IEvaluationDiagnost
         var diff = new double[n];
         var e = new double[n];
         var mixture = new double[n];
+        var accepted = new double[n];    // π_ref(y)·a(y|a) = min(π_ref(y), π̄(y|a)/M), the per-proposal acceptance mass
+        var capped = new double[n];      // Σ_a w(a)·S(a)·π_ref(y)a(y|a); the failure branch Σ_a w(a)·F(a)·π_ref is added at the end
         var batches = exact ? null : Enumerable.Range(0, MonteCarloBatches).Select(_ => new double[n]).ToArray();
+        var cappedBatches = exact ? null : Enumerable.Range(0, MonteCarloBatches).Select(_ => new double[n]).ToArray();
+        var failureBatches = exact ? null : new double[MonteCarloBatches];
         int perBatch = MonteCarloAnchors / MonteCarloBatches;
         int anchors = exact ? n : MonteCarloAnchors;
-        double cost = 0, acceptanceSum = 0, coverageMax = 0;
+        double cost = 0, acceptanceSum = 0, coverageMax = 0, failureWeight = 0, samplerFailure = 0;
         for (int k = 0; k < anchors; k++)
         {
             int a = exact ? k : prompt.RefSampler.Sample(rng);
@@ -303,25 +338,78 @@ public sealed class AnchoredTruncatedPolicy : IOutputPolicy, IEvaluationDiagnost
             {
                 var w = new Vector<double>(e, z);
                 (new Vector<double>(mixture, z) + w * mixtureScale).CopyTo(mixture, z);
-                acceptVector += Vector.Min(w * ratioScale, new Vector<double>(refProb, z));
+                var acceptMass = Vector.Min(w * ratioScale, new Vector<double>(refProb, z));
+                acceptVector += acceptMass;
+                acceptMass.CopyTo(accepted, z);
             }
             double accept = Vector.Sum(acceptVector);
             for (; z < n; z++)
             {
                 mixture[z] += e[z] * toMixture;
-                accept += Math.Min(e[z] * toRatio, refProb[z]);
+                accepted[z] = Math.Min(e[z] * toRatio, refProb[z]);
+                accept += accepted[z];
             }
             double p = Math.Min(1, accept);
             if (batches is not null) TensorPrimitives.MultiplyAdd(e, 1.0 / (perBatch * sum), batches[k / perBatch], batches[k / perBatch]);
+            // The real sampler's output (exact Ẑ): P(y|a) = S·π_ref(y)a(y) + F·π_ref(y) (see CappedSamplerWeights).
+            var (acceptedScale, failure) = CappedSamplerWeights(p, MaxProposals);
+            TensorPrimitives.MultiplyAdd(accepted, weight * acceptedScale, capped, capped);
+            failureWeight += weight * failure;
+            if (cappedBatches is not null)
+            {
+                TensorPrimitives.MultiplyAdd(accepted, acceptedScale / perBatch, cappedBatches[k / perBatch], cappedBatches[k / perBatch]);
+                failureBatches![k / perBatch] += failure / perBatch;
+            }
             double proposals = p <= 0 ? MaxProposals : -double.ExpM1(MaxProposals * double.LogP1(-p)) / p;
+            samplerFailure += weight * (p >= 1 ? 0 : Math.Exp(MaxProposals * LogOnePlus(-p)));     // (1 − p)^N
             cost += weight * (1 + NormalizerSamples + proposals);
             acceptanceSum += weight * p;
             coverageMax = Math.Max(coverageMax, Math.Exp(maxF - logZ));   // max_y π̄(y|a)/π_ref(y)
         }
 
         double weightTotal = exact ? TensorPrimitives.Sum(refProb) : 1;
+        TensorPrimitives.MultiplyAdd(refProb, failureWeight, capped, capped);
+        if (cappedBatches is not null)
+            for (int b = 0; b < MonteCarloBatches; b++)
+                TensorPrimitives.MultiplyAdd(refProb, failureBatches![b], cappedBatches[b], cappedBatches[b]);
         return new PromptResult(ToLogProbs(mixture), cost / weightTotal, acceptanceSum / weightTotal, coverageMax,
-            batches?.Select(ToLogProbs).ToArray());
+            batches?.Select(ToLogProbs).ToArray(), ToLogProbs(capped), cappedBatches?.Select(ToLogProbs).ToArray(),
+            samplerFailure / weightTotal);
+    }
+
+    /// <summary>
+    /// The output law of SoftmaxSampler with exact normalizer, for one anchor: with acceptance probability a(y) and
+    /// p = Σ_y π_ref(y)·a(y), proposal i ≤ N − 1 returns y when proposals 1..i−1 were rejected and y_i = y was
+    /// accepted; proposal N is returned whether accepted or not. Hence
+    /// <code>P(y) = π_ref(y)·a(y)·Σ_{i=1}^{N−1}(1 − p)^{i−1} + (1 − p)^{N−1}·π_ref(y) = S·π_ref(y)·a(y) + F·π_ref(y),
+    /// S = (1 − (1 − p)^{N−1})/p,   F = (1 − p)^{N−1},</code>
+    /// evaluated as S = −expm1((N−1)·log1p(−p))/p and F = exp((N−1)·log1p(−p)): no cancellation for tiny p and
+    /// huge N (S → N − 1 as p → 0). Σ_y P(y) = p·S + F = 1.
+    /// </summary>
+    internal static (double AcceptedScale, double Failure) CappedSamplerWeights(double p, long maxProposals)
+    {
+        long tries = maxProposals - 1;                          // proposals that may be rejected before the last one
+        if (tries <= 0) return (0, 1);                          // N = 1: the single proposal is returned as drawn
+        if (!(p > 0)) return (tries, 1);                        // nothing can be accepted: y_N ~ π_ref
+        if (p >= 1) return (1, 0);
+        double logFailure = tries * LogOnePlus(-p);             // log (1 − p)^{N−1}
+        return (-ExpMinusOne(logFailure) / p, Math.Exp(logFailure));
+    }
+
+    // .NET's double.LogP1 / ExpM1 are computed as Log(1 + x) and Exp(x) − 1, which lose all digits for |x| ≲ 1e-16
+    // (and half of them at 1e-8); Kahan's corrections below are accurate to a few ulps for every x.
+    private static double LogOnePlus(double x)
+    {
+        double u = 1 + x;
+        return u == 1 ? x : Math.Log(u) * x / (u - 1);
+    }
+
+    private static double ExpMinusOne(double x)
+    {
+        double u = Math.Exp(x);
+        if (u == 1) return x;
+        double um1 = u - 1;
+        return um1 == -1 ? -1 : um1 * x / Math.Log(u);
     }
 
     /// <summary>Cholesky A = L Lᵀ of a symmetric matrix that should be positive semidefinite: a pivot that rounding
