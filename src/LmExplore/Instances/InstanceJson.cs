@@ -1,3 +1,4 @@
+using LmExplore.Numerics;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;

@@ -21,7 +21,7 @@ public static class LogMath
     {
         if (double.IsNegativeInfinity(a)) return b;
         if (double.IsNegativeInfinity(b)) return a;
-        return a > b ? a + double.LogP1(Math.Exp(b - a)) : b + double.LogP1(Math.Exp(a - b));
+        return a > b ? a + PreciseMath.Log1P(Math.Exp(b - a)) : b + PreciseMath.Log1P(Math.Exp(a - b));
     }
 
     /// <summary>Online log-sum-exp accumulator (one pass, no buffer).</summary>

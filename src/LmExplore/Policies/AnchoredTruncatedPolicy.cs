@@ -360,8 +360,8 @@ public sealed class AnchoredTruncatedPolicy : IOutputPolicy, IEvaluationDiagnost
                 TensorPrimitives.MultiplyAdd(accepted, acceptedScale / perBatch, cappedBatches[k / perBatch], cappedBatches[k / perBatch]);
                 failureBatches![k / perBatch] += failure / perBatch;
             }
-            double proposals = p <= 0 ? MaxProposals : -double.ExpM1(MaxProposals * double.LogP1(-p)) / p;
-            samplerFailure += weight * (p >= 1 ? 0 : Math.Exp(MaxProposals * LogOnePlus(-p)));     // (1 − p)^N
+            double proposals = p <= 0 ? MaxProposals : -PreciseMath.ExpM1(MaxProposals * PreciseMath.Log1P(-p)) / p;
+            samplerFailure += weight * (p >= 1 ? 0 : Math.Exp(MaxProposals * PreciseMath.Log1P(-p)));     // (1 − p)^N
             cost += weight * (1 + NormalizerSamples + proposals);
             acceptanceSum += weight * p;
             coverageMax = Math.Max(coverageMax, Math.Exp(maxF - logZ));   // max_y π̄(y|a)/π_ref(y)
@@ -392,25 +392,10 @@ public sealed class AnchoredTruncatedPolicy : IOutputPolicy, IEvaluationDiagnost
         if (tries <= 0) return (0, 1);                          // N = 1: the single proposal is returned as drawn
         if (!(p > 0)) return (tries, 1);                        // nothing can be accepted: y_N ~ π_ref
         if (p >= 1) return (1, 0);
-        double logFailure = tries * LogOnePlus(-p);             // log (1 − p)^{N−1}
-        return (-ExpMinusOne(logFailure) / p, Math.Exp(logFailure));
+        double logFailure = tries * PreciseMath.Log1P(-p);             // log (1 − p)^{N−1}
+        return (-PreciseMath.ExpM1(logFailure) / p, Math.Exp(logFailure));
     }
 
-    // .NET's double.LogP1 / ExpM1 are computed as Log(1 + x) and Exp(x) − 1, which lose all digits for |x| ≲ 1e-16
-    // (and half of them at 1e-8); Kahan's corrections below are accurate to a few ulps for every x.
-    private static double LogOnePlus(double x)
-    {
-        double u = 1 + x;
-        return u == 1 ? x : Math.Log(u) * x / (u - 1);
-    }
-
-    private static double ExpMinusOne(double x)
-    {
-        double u = Math.Exp(x);
-        if (u == 1) return x;
-        double um1 = u - 1;
-        return um1 == -1 ? -1 : um1 * x / Math.Log(u);
-    }
 
     /// <summary>Cholesky A = L Lᵀ of a symmetric matrix that should be positive semidefinite: a pivot that rounding
     /// drove to ≤ 1e-14·max diag is set to 0 with its column, so ‖Lᵀv‖² ≈ vᵀAv with rounding-level directions dropped.</summary>

@@ -1,3 +1,4 @@
+using LmExplore.Numerics;
 using System.Numerics.Tensors;
 using LmExplore.Algorithms;
 using LmExplore.Instances;
@@ -40,7 +41,7 @@ public sealed class LinearSoftmaxOutputPolicy : IOutputPolicy, IEvaluationDiagno
         {
             if (prompt.Weight <= 0) continue;
             var (m, n) = SamplerFor(prompt, instance.Beta);
-            double proposals = -double.ExpM1(n * double.LogP1(-1 / m)) * m;
+            double proposals = -PreciseMath.ExpM1(n * PreciseMath.Log1P(-1 / m)) * m;
             if (m == 1) proposals = 1;
             cost += prompt.Weight * (Math.Ceiling(m) + proposals);
             total += prompt.Weight;
@@ -83,9 +84,9 @@ public sealed class LinearSoftmaxOutputPolicy : IOutputPolicy, IEvaluationDiagno
             var prompt = instance.Prompts[x];
             var (m, n) = SamplerFor(prompt, instance.Beta);
             // log(1 − 1/M) = −log1p(1/(M − 1)), accurate for M near 1 and for huge M.
-            double log1mInv = m == 1 ? double.NegativeInfinity : -LogOnePlus(1 / (m - 1));
+            double log1mInv = m == 1 ? double.NegativeInfinity : -PreciseMath.Log1P(1 / (m - 1));
             double logF = (n - 1) * log1mInv;                      // log F_x (N ≥ 6, so no 0·∞)
-            double log1mF = Math.Log(-ExpMinusOne(logF));         // log(1 − F_x)
+            double log1mF = Math.Log(-PreciseMath.ExpM1(logF));         // log(1 − F_x)
             logProbs[x] = new double[prompt.ResponseCount];
             for (int y = 0; y < prompt.ResponseCount; y++)
                 logProbs[x][y] = Numerics.LogMath.LogAddExp(log1mF + target.LogProbs[x][y], logF + prompt.LogRefProbs[y]);
@@ -101,18 +102,4 @@ public sealed class LinearSoftmaxOutputPolicy : IOutputPolicy, IEvaluationDiagno
         };
     }
 
-    // Kahan's accurate log1p and expm1 (.NET's double.LogP1 / ExpM1 are Log(1 + x) and Exp(x) − 1).
-    private static double LogOnePlus(double x)
-    {
-        double u = 1 + x;
-        return u == 1 ? x : Math.Log(u) * x / (u - 1);
-    }
-
-    private static double ExpMinusOne(double x)
-    {
-        double u = Math.Exp(x);
-        if (u == 1) return x;
-        double um1 = u - 1;
-        return um1 == -1 ? -1 : um1 * x / Math.Log(u);
-    }
 }

@@ -1,11 +1,12 @@
-namespace LmExplore.Instances;
+namespace LmExplore.Numerics;
 
 /// <summary>
 /// Accurate log1p / expm1 / log(1 − e^x) for building probabilities in log space. (.NET's
 /// <c>double.LogP1</c> and <c>double.ExpM1</c> are plain <c>Log(1+x)</c> / <c>Exp(x)−1</c>, which lose all
-/// digits for |x| ≲ 1e-16; a needle mass q ≈ e^{−R/β} needs them exact.)
+/// digits for |x| ≲ 1e-16 and half of them at 1e-8; a needle mass q ≈ e^{−R/β}, or a rejection
+/// sampler's acceptance rate p ≈ 1/M with M = 10^9, needs them exact.)
 /// </summary>
-internal static class PreciseMath
+public static class PreciseMath
 {
     /// <summary>log(1 + x), accurate for tiny x (Kahan's trick).</summary>
     public static double Log1P(double x)
