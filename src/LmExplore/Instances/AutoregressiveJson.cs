@@ -38,12 +38,7 @@ public static class AutoregressiveJson
     {
         const string R = "$";
         var top = input.Fields(root, R, TopKeys);
-        string format = input.String(input.Required(top, R, "format"), "$.format");
-        if (format != Format)
-            throw input.Fail("$.format", InstanceFile.SupportedFormats.Contains(format)
-                ? $"this is a '{format}' instance, but a '{Format}' instance is needed here"
-                : $"unsupported format '{format}' (supported: {string.Join(", ", InstanceFile.SupportedFormats)})");
-        string name = top.TryGetValue("name", out var nameEl) ? input.String(nameEl, "$.name") : fallbackName;
+        string name = InstanceJson.ReadHeader(input, top, Format, fallbackName);
         double beta = InstanceJson.ReadBeta(input, top);
         int horizon = input.Integer(input.Required(top, R, "horizon"), "$.horizon", 1, 1_000_000);
         int vocab = input.Integer(input.Required(top, R, "vocab"), "$.vocab", 1, 10_000_000);

@@ -42,12 +42,7 @@ public static class InstanceJson
     {
         const string R = "$";
         var top = input.Fields(root, R, TopKeys);
-        string format = input.String(input.Required(top, R, "format"), "$.format");
-        if (format != Format)
-            throw input.Fail("$.format", InstanceFile.SupportedFormats.Contains(format)
-                ? $"this is a '{format}' instance, but a '{Format}' instance is needed here"
-                : $"unsupported format '{format}' (supported: {string.Join(", ", InstanceFile.SupportedFormats)})");
-        string name = top.TryGetValue("name", out var nameEl) ? input.String(nameEl, "$.name") : fallbackName;
+        string name = InstanceJson.ReadHeader(input, top, Format, fallbackName);
         double beta = ReadBeta(input, top);
         int d = input.Integer(input.Required(top, R, "featureDim"), "$.featureDim", 1, 1_000_000);
         var theta = new double[d];
@@ -84,6 +79,18 @@ public static class InstanceJson
             CheckRewards(input, prompts[x], JsonInput.Index("$.prompts", x), beta, noise);
         }
         return new EnumerableInstance(name, beta, theta, noise, prompts);
+    }
+
+    /// <summary>Checks <c>$.format</c> against <paramref name="expectedFormat"/> (naming the supported formats when it
+    /// is unknown) and returns <c>$.name</c>, or <paramref name="fallbackName"/> when absent.</summary>
+    internal static string ReadHeader(JsonInput input, Dictionary<string, JsonElement> top, string expectedFormat, string fallbackName)
+    {
+        string format = input.String(input.Required(top, "$", "format"), "$.format");
+        if (format != expectedFormat)
+            throw input.Fail("$.format", InstanceFile.SupportedFormats.Contains(format)
+                ? $"this is a '{format}' instance, but a '{expectedFormat}' instance is needed here"
+                : $"unsupported format '{format}' (supported: {string.Join(", ", InstanceFile.SupportedFormats)})");
+        return top.TryGetValue("name", out var nameEl) ? input.String(nameEl, "$.name") : fallbackName;
     }
 
     internal static double ReadBeta(JsonInput input, Dictionary<string, JsonElement> top)
