@@ -46,7 +46,7 @@ public class SamplerTests
         var rng = new Rng(101);
         var counts = new long[refProbs.Length];
         long failures = 0;
-        const int draws = 200_000;
+        const int draws = 100_000;
         for (int i = 0; i < draws; i++)
         {
             long before = meter.TComp;
@@ -107,7 +107,7 @@ public class SamplerTests
         var rng = new Rng(202);
         var counts = new long[k];
         long failures = 0;
-        const int draws = 200_000;
+        const int draws = 100_000;
         for (int i = 0; i < draws; i++)
         {
             long before = meter.TComp;
