@@ -136,3 +136,39 @@ public class LinearAlgebraTests
         Assert.Equal(4.0 * 2, n.NormSquared([1.0, 1.0]), 12); // Σ = λI
     }
 }
+
+/// <summary>The SIMD kernels against plain loops and TensorPrimitives.</summary>
+public class VectorMathTests
+{
+    [Fact]
+    public void KernelsAgreeWithReferenceLoops()
+    {
+        var rng = new Rng(4242);
+        for (int n = 0; n <= 70; n++)
+        {
+            var a = Enumerable.Range(0, n).Select(_ => rng.NextGaussian()).ToArray();
+            var b = Enumerable.Range(0, n).Select(_ => rng.NextGaussian()).ToArray();
+            double expected = IndependentEvaluator.CompensatedDot(a, b);
+            double scale = a.Zip(b, (p, q) => Math.Abs(p * q)).Sum();
+            double actual = VectorMath.Dot(a, b);
+            Assert.True(Math.Abs(actual - expected) <= 1e-14 * Math.Max(scale, 1e-300) + 1e-300, $"Dot length {n}");
+        }
+        foreach (int d in new[] { 1, 3, 4, 7, 8, 16, 17, 64, 65, 300 })
+        {
+            var m = new double[d * d];
+            for (int i = 0; i < d; i++)
+                for (int j = 0; j <= i; j++) m[i * d + j] = m[j * d + i] = rng.NextGaussian();
+            var v = Enumerable.Range(0, d).Select(k => k % 5 == 2 ? 0.0 : rng.NextGaussian()).ToArray();
+            var terms = new List<double>();
+            for (int i = 0; i < d; i++) for (int j = 0; j < d; j++) terms.Add(v[i] * m[i * d + j] * v[j]);
+            var sum = new IndependentEvaluator.NeumaierSum();
+            foreach (double t in terms) sum.Add(t);
+            double scale = terms.Sum(Math.Abs);
+            Assert.True(Math.Abs(VectorMath.QuadraticForm(m, v) - sum.Value) <= 1e-13 * scale, $"QuadraticForm d = {d}");
+            var y = new double[d];
+            VectorMath.MatVec(m, v, y);
+            for (int i = 0; i < d; i++) Assert.Equal(IndependentEvaluator.CompensatedDot(m.AsSpan(i * d, d), v), y[i], 1e-12);
+        }
+        Assert.Throws<ArgumentException>(() => VectorMath.Dot([1.0, 2.0], [1.0]));
+    }
+}
