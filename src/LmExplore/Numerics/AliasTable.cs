@@ -25,6 +25,8 @@ public sealed class AliasTable
         int n = logWeights.Length;
         if (n == 0) throw new ArgumentException("alias table needs at least one category");
         double lse = LogMath.LogSumExp(logWeights);
+        // All −∞ (zero total weight), a NaN or a +∞ would silently turn into a uniform or degenerate table.
+        if (!double.IsFinite(lse)) throw new ArgumentException($"alias table needs finite log-weights with positive total weight (log-sum-exp is {lse})");
         var prob = new double[n];
         var alias = new int[n];
         var scaled = new double[n];

@@ -35,6 +35,7 @@ public class MeterAndEnvironmentTests
         Assert.Equal(long.MaxValue, unlimited.RemainingComp);
         Assert.Equal((1_000_000_000_000L, 5L, 7L), (unlimited.TComp, unlimited.TData, unlimited.TTokens));
         Assert.Throws<ArgumentOutOfRangeException>(() => new Meter(budgetData: -1));
+        Assert.Throws<ArgumentOutOfRangeException>(() => unlimited.ChargeComp(-1)); // a negative charge would refund calls
     }
 
     private static EnumerableInstance SmallInstance(NoiseModel noise, double[]? rewards = null)

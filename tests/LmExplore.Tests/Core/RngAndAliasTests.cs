@@ -170,6 +170,9 @@ public class RngAndAliasTests
         var single = new AliasTable([0.3]);
         for (int i = 0; i < 100; i++) Assert.Equal(0, single.Sample(rng));
         Assert.Throws<ArgumentException>(() => new AliasTable(ReadOnlySpan<double>.Empty));
+        Assert.Throws<ArgumentException>(() => new AliasTable([double.NegativeInfinity, double.NegativeInfinity]));
+        Assert.Throws<ArgumentException>(() => new AliasTable([0.0, double.NaN]));
+        Assert.Throws<ArgumentException>(() => new AliasTable([0.0, double.PositiveInfinity]));
     }
 
     [Fact]
