@@ -70,6 +70,45 @@ public class ExactEvaluatorTests
         }
     }
 
+    [Fact]
+    public void IdentityHoldsForPoliciesWithZeroProbabilityResponses()
+    {
+        // 1500 responses = three evaluation blocks; the policy puts no mass on every third response and on the whole
+        // middle block, so both the vectorized and the one-by-one paths of the evaluator are exercised.
+        var inst = TestInstances.Random(51, prompts: 2, responses: 1500, d: 5, beta: 0.05, thetaNorm: 2.0, RefShape.Zipf);
+        var logPi = TestInstances.RandomPolicyLogProbs(inst, new Rng(52), scale: 1.0);
+        foreach (var row in logPi)
+        {
+            for (int y = 0; y < row.Length; y++) if (y % 3 == 0 || (y >= 512 && y < 1024)) row[y] = double.NegativeInfinity;
+            double lse = LogMath.LogSumExp(row);
+            for (int y = 0; y < row.Length; y++) row[y] -= lse;
+        }
+        var pi = new TabularPolicy(logPi);
+        double j = ExactEvaluator.Value(inst, pi);
+        double kl = ExactEvaluator.KlToOptimal(inst, pi);
+        Assert.True(double.IsFinite(j) && double.IsFinite(kl) && kl > 0);
+        Assert.Equal(ExactEvaluator.OptimalValue(inst) - j, inst.Beta * kl, 1e-10);
+        // Independent check of J(π): terms with π(y) = 0 are skipped there too.
+        var masked = logPi.Select(r => r.Select(v => v).ToArray()).ToArray();
+        var e = new IndependentEvaluator.NeumaierSum();
+        for (int x = 0; x < inst.Prompts.Count; x++)
+        {
+            var p = inst.Prompts[x];
+            var inner = new IndependentEvaluator.NeumaierSum();
+            for (int y = 0; y < p.ResponseCount; y++)
+            {
+                if (double.IsNegativeInfinity(masked[x][y])) continue;
+                double r = IndependentEvaluator.CompensatedDot(p.FeatureRow(y), inst.Theta);
+                inner.Add(Math.Exp(masked[x][y]) * (r - inst.Beta * (masked[x][y] - p.LogRefProbs[y])));
+            }
+            e.Add(p.Weight * inner.Value);
+        }
+        Assert.Equal(e.Value, j, 1e-10);
+        // Its coverage is finite and at least 1 (it moves mass onto fewer responses).
+        double c = ExactEvaluator.Coverage(inst, pi);
+        Assert.True(double.IsFinite(c) && c >= 1);
+    }
+
     [Theory]
     [InlineData(11UL, 1.0, 1.0)]
     [InlineData(12UL, 0.1, 2.0)]
