@@ -155,7 +155,8 @@ public class SoftmaxProposals
 
 /// <summary>Exact evaluation of one prompt with 10⁶ responses at d = 16 (target ≤ 50 ms).
 /// <see cref="Summarize"/> is everything <c>instance inspect</c> prints (J_opt, J_ref, C_cov, average coverage, R_max)
-/// from the precomputed rewards; <see cref="LogPartition"/> is one log Z; <see cref="Rewards"/> is the 10⁶ dot products
+/// from the precomputed rewards; <see cref="LogPartition"/> is one log Z; <see cref="ValueOfPolicy"/> is J_β(π) of an
+/// explicit policy; <see cref="Rewards"/> is the 10⁶ dot products
 /// ⟨θ*, φ(x,y)⟩ that building the instance costs (done once per instance, not per evaluation) — with one
 /// TensorPrimitives.Dot per row as <see cref="EnumerablePrompt"/> does, and with <see cref="VectorMath.MatVec"/>.</summary>
 [MemoryDiagnoser]
@@ -164,6 +165,7 @@ public class ExactEvaluation
     private EnumerableInstance _inst = null!;
     private double[] _features = null!;
     private double[] _rewards = null!;
+    private TabularPolicy _policy = null!;
 
     [Params(1_000_000)]
     public int N { get; set; }
@@ -174,6 +176,7 @@ public class ExactEvaluation
         _inst = BenchData.OnePrompt(6, N, 16, beta: 0.01, thetaNorm: 1.0);
         _features = _inst.Prompts[0].FeatureMatrix.ToArray();
         _rewards = new double[N];
+        _policy = TabularPolicy.LinearSoftmax(_inst, _inst.Theta.Select(t => 0.9 * t).ToArray());
     }
 
     [Benchmark]
@@ -181,6 +184,10 @@ public class ExactEvaluation
 
     [Benchmark]
     public InstanceSummary Summarize() => ExactEvaluator.Summarize(_inst);
+
+    /// <summary>J_β(π) of an explicit policy (how a run's output is scored).</summary>
+    [Benchmark]
+    public double ValueOfPolicy() => ExactEvaluator.Value(_inst, _policy);
 
     [Benchmark]
     public double Rewards()
