@@ -70,6 +70,32 @@ public class ExactEvaluatorTests
         }
     }
 
+    [Theory]
+    [InlineData(1.0, 1.0)]
+    [InlineData(1e-4, 100.0)]
+    public void TabularPoliciesAreNormalizedAndOptimalIsLinearSoftmaxOfThetaStar(double beta, double thetaNorm)
+    {
+        var inst = TestInstances.Random(61, prompts: 3, responses: 700, d: 4, beta, thetaNorm, RefShape.LogNormal);
+        var opt = TabularPolicy.Optimal(inst);
+        var viaTheta = TabularPolicy.LinearSoftmax(inst, inst.Theta);
+        var reference = IndependentEvaluator.Evaluate(inst);
+        for (int x = 0; x < inst.Prompts.Count; x++)
+        {
+            Assert.Equal(opt.LogProbs[x], viaTheta.LogProbs[x]);
+            var mass = new IndependentEvaluator.NeumaierSum();
+            foreach (double v in opt.LogProbs[x]) { Assert.False(double.IsNaN(v) || double.IsPositiveInfinity(v)); mass.Add(Math.Exp(v)); }
+            Assert.Equal(1.0, mass.Value, 12);
+            // log π*(y) = log π_ref(y) + r/β − log Z, against the independent log Z.
+            var p = inst.Prompts[x];
+            int best = Array.IndexOf(p.Rewards, p.Rewards.Max());
+            double expected = p.LogRefProbs[best] + p.Rewards[best] / beta - reference.LogZ[x];
+            Assert.True(Math.Abs(opt.LogProbs[x][best] - expected) <= 1e-9 * Math.Max(1, Math.Abs(p.Rewards[best] / beta)));
+        }
+        // Reference() is π_ref itself.
+        var r = TabularPolicy.Reference(inst);
+        for (int x = 0; x < inst.Prompts.Count; x++) Assert.Equal(inst.Prompts[x].LogRefProbs, r.LogProbs[x]);
+    }
+
     [Fact]
     public void IdentityHoldsForPoliciesWithZeroProbabilityResponses()
     {
