@@ -48,18 +48,7 @@ public sealed class EllipticNorm
     public ReadOnlySpan<double> Inverse => _inverse;
 
     /// <summary>vᵀ Σ⁻¹ v. Allocation-free, O(d²).</summary>
-    public double NormSquared(ReadOnlySpan<double> v)
-    {
-        int d = Dimension;
-        double s = 0;
-        for (int i = 0; i < d; i++)
-        {
-            double vi = v[i];
-            if (vi == 0) continue;
-            s += vi * TensorPrimitives.Dot(new ReadOnlySpan<double>(_inverse, i * d, d), v[..d]);
-        }
-        return s;
-    }
+    public double NormSquared(ReadOnlySpan<double> v) => VectorMath.QuadraticForm(_inverse, v[..Dimension]);
 
     /// <summary>‖v‖_{Σ⁻¹}.</summary>
     public double Norm(ReadOnlySpan<double> v) => Math.Sqrt(Math.Max(0, NormSquared(v)));
@@ -81,7 +70,7 @@ public sealed class EllipticNorm
         }
         // u = Σ⁻¹v; Σ⁻¹ ← Σ⁻¹ − u uᵀ / (1 + vᵀu).
         var u = _scratch.AsSpan();
-        for (int i = 0; i < d; i++) u[i] = TensorPrimitives.Dot(new ReadOnlySpan<double>(_inverse, i * d, d), v[..d]);
+        for (int i = 0; i < d; i++) u[i] = VectorMath.Dot(new ReadOnlySpan<double>(_inverse, i * d, d), v[..d]);
         double denom = 1 + TensorPrimitives.Dot(v[..d], u);
         for (int i = 0; i < d; i++)
             TensorPrimitives.MultiplyAdd(u, -u[i] / denom, _inverse.AsSpan(i * d, d), _inverse.AsSpan(i * d, d));

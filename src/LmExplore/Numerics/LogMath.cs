@@ -5,14 +5,28 @@ namespace LmExplore.Numerics;
 /// <summary>Log-space helpers. Everything that could overflow (exp(r/β) with β = 1e-4) goes through here.</summary>
 public static class LogMath
 {
-    /// <summary>log Σ exp(v_i), stable for any finite inputs; −∞ for an empty span.</summary>
+    /// <summary>Block length of the vectorized kernels: they work through their input in stack buffers of this many
+    /// doubles, so they allocate nothing whatever the length.</summary>
+    internal const int Chunk = 512;
+
+    /// <summary>log Σ exp(v_i), stable for any finite inputs; −∞ for an empty span or all −∞; +∞/NaN propagate.
+    /// Vectorized (max, then exp of the shifted values in blocks), allocation-free.</summary>
     public static double LogSumExp(ReadOnlySpan<double> values)
     {
         if (values.IsEmpty) return double.NegativeInfinity;
         double max = TensorPrimitives.Max(values);
         if (double.IsNegativeInfinity(max)) return double.NegativeInfinity;
+        if (!double.IsFinite(max)) return max;
+        Span<double> buffer = stackalloc double[Chunk];
         double sum = 0;
-        for (int i = 0; i < values.Length; i++) sum += Math.Exp(values[i] - max);
+        for (int i = 0; i < values.Length; i += Chunk)
+        {
+            var src = values.Slice(i, Math.Min(Chunk, values.Length - i));
+            var b = buffer[..src.Length];
+            TensorPrimitives.Subtract(src, max, b);
+            TensorPrimitives.Exp(b, b);
+            sum += TensorPrimitives.Sum(b);
+        }
         return max + Math.Log(sum);
     }
 

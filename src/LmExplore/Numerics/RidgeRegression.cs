@@ -47,19 +47,27 @@ public sealed class RidgeRegression
     }
 
     /// <summary>Writes the ridge solution (λI + G)⁻¹ b into <paramref name="theta"/>.
-    /// With λ = 0 and a singular G the pseudo-solution of a jittered system is returned.</summary>
+    /// With λ = 0 and a singular (or numerically singular, condition number above ~10¹¹) G, a jitter
+    /// proportional to the largest diagonal entry of G is added instead, which returns (to ~10⁻⁶ relative) the
+    /// minimum-norm least-squares solution rather than an arbitrary null-space component.</summary>
     public void Solve(Span<double> theta)
     {
         int d = Dimension;
-        _gram.CopyTo(_factor, 0);
-        double jitter = Lambda > 0 ? Lambda : 1e-12;
-        for (int i = 0; i < d; i++) _factor[i * d + i] += jitter;
-        while (!Cholesky.Factor(_factor, d))
+        double jitter = Lambda;
+        // λ = 0: accept the plain Cholesky factor only if no pivot falls to rounding level; otherwise the data are
+        // rank-deficient and a pivot of size ~1e-16·‖G‖ would amplify rounding noise into θ's null-space component.
+        double maxDiag = 0;
+        for (int i = 0; i < d; i++) maxDiag = Math.Max(maxDiag, _gram[i * d + i]);
+        double minPivot = Lambda > 0 ? 0 : 1e-11 * maxDiag;
+        if (Lambda == 0 && maxDiag == 0) jitter = 1; // no data (or only zero vectors): b = 0, θ = 0
+        while (true)
         {
-            // Only reachable with λ ≈ 0 and rank-deficient data: grow the jitter until positive definite.
-            jitter *= 100;
             _gram.CopyTo(_factor, 0);
             for (int i = 0; i < d; i++) _factor[i * d + i] += jitter;
+            if (Cholesky.Factor(_factor, d, minPivot)) break;
+            // Only reachable with λ = 0 and rank-deficient data: grow the jitter until positive definite.
+            jitter = jitter == 0 ? 1e-10 * maxDiag : jitter * 100;
+            minPivot = 0;
         }
         _moment.CopyTo(theta);
         Cholesky.Solve(_factor, d, theta);
@@ -69,13 +77,14 @@ public sealed class RidgeRegression
 /// <summary>In-place Cholesky factorization and solves for small dense SPD matrices (row-major, lower factor).</summary>
 internal static class Cholesky
 {
-    /// <summary>Overwrites the lower triangle of <paramref name="a"/> with L (A = L Lᵀ). Returns false if A is not positive definite.</summary>
-    public static bool Factor(Span<double> a, int d)
+    /// <summary>Overwrites the lower triangle of <paramref name="a"/> with L (A = L Lᵀ). Returns false if A is not
+    /// positive definite, or if a squared pivot is ≤ <paramref name="minPivot"/> (numerically singular).</summary>
+    public static bool Factor(Span<double> a, int d, double minPivot = 0)
     {
         for (int j = 0; j < d; j++)
         {
             double s = a[j * d + j] - TensorPrimitives.Dot(a.Slice(j * d, j), a.Slice(j * d, j));
-            if (!(s > 0)) return false;
+            if (!(s > minPivot)) return false;
             double ljj = Math.Sqrt(s);
             a[j * d + j] = ljj;
             for (int i = j + 1; i < d; i++)

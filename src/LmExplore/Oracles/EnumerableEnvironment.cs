@@ -13,6 +13,7 @@ public sealed class EnumerableEnvironment : IPromptSource, ISamplingOracle<int>,
     private readonly EnumerableInstance _instance;
     private readonly Rng _noiseRng;
     private readonly bool[] _received;
+    private readonly AliasTable[] _refSamplers; // π_ref(·|x) per prompt, as an array: the sampling hot path avoids an interface call
 
     /// <summary>Creates the view; reward noise is drawn from <paramref name="noiseRng"/>.</summary>
     public EnumerableEnvironment(EnumerableInstance instance, Meter meter, Rng noiseRng)
@@ -21,6 +22,7 @@ public sealed class EnumerableEnvironment : IPromptSource, ISamplingOracle<int>,
         Meter = meter;
         _noiseRng = noiseRng;
         _received = new bool[instance.Prompts.Count];
+        _refSamplers = instance.Prompts.Select(p => p.RefSampler).ToArray();
     }
 
     /// <summary>The meter every call is charged to.</summary>
@@ -47,7 +49,7 @@ public sealed class EnumerableEnvironment : IPromptSource, ISamplingOracle<int>,
     {
         EnsureReceived(prompt);
         Meter.ChargeComp();
-        return _instance.Prompts[prompt].RefSampler.Sample(rng);
+        return _refSamplers[prompt].Sample(rng);
     }
 
     /// <summary>Draws <paramref name="destination"/>.Length samples, charged as that many oracle calls up front.</summary>
@@ -55,7 +57,7 @@ public sealed class EnumerableEnvironment : IPromptSource, ISamplingOracle<int>,
     {
         EnsureReceived(prompt);
         Meter.ChargeComp(destination.Length);
-        var table = _instance.Prompts[prompt].RefSampler;
+        var table = _refSamplers[prompt];
         for (int i = 0; i < destination.Length; i++) destination[i] = table.Sample(rng);
     }
 

@@ -44,6 +44,7 @@ public sealed class Meter
     /// <summary>Charges <paramref name="n"/> reward queries or throws if that would exceed the budget.</summary>
     public void ChargeData(long n = 1)
     {
+        ArgumentOutOfRangeException.ThrowIfNegative(n);
         if (n > RemainingData) throw new BudgetExhaustedException(BudgetKind.Data);
         TData += n;
     }
@@ -51,6 +52,7 @@ public sealed class Meter
     /// <summary>Charges <paramref name="n"/> sequence samples or throws if that would exceed the budget.</summary>
     public void ChargeComp(long n = 1)
     {
+        ArgumentOutOfRangeException.ThrowIfNegative(n);
         if (n > RemainingComp) throw new BudgetExhaustedException(BudgetKind.Comp);
         TComp += n;
     }
@@ -58,6 +60,7 @@ public sealed class Meter
     /// <summary>Charges <paramref name="n"/> token calls or throws if that would exceed the budget.</summary>
     public void ChargeTokens(long n = 1)
     {
+        ArgumentOutOfRangeException.ThrowIfNegative(n);
         if (n > RemainingTokens) throw new BudgetExhaustedException(BudgetKind.Tokens);
         TTokens += n;
     }

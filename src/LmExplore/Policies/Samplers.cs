@@ -81,6 +81,7 @@ public sealed class SoftmaxSampler
 public sealed class SirSampler
 {
     private readonly double[] _logWeights;
+    private object? _candidates; // TResponse[] of length N, reused across calls (allocated on first use per TResponse)
 
     /// <summary>Creates a sampler drawing <paramref name="proposals"/> candidates per call.</summary>
     public SirSampler(double beta, int proposals)
@@ -101,7 +102,7 @@ public sealed class SirSampler
     public SamplerDraw<TResponse> Sample<TResponse, TScore>(int prompt, ISamplingOracle<TResponse> oracle, in TScore score, Rng rng)
         where TScore : IResponseScore<TResponse>
     {
-        var candidates = new TResponse[Proposals];
+        var candidates = _candidates as TResponse[] ?? (TResponse[])(_candidates = new TResponse[Proposals]);
         for (int i = 0; i < Proposals; i++)
         {
             candidates[i] = oracle.Sample(prompt, rng);
