@@ -193,18 +193,26 @@ public static class ExactEvaluator
     }
 
     /// <summary>E_{π_ref} r* on one prompt.</summary>
+    /// <summary>E_{π_ref} r* with Neumaier-compensated summation: rewards of both signs can cancel to a mean near 0,
+    /// where a plain (or SIMD) dot product loses the relative accuracy that exact evaluation promises.</summary>
     private static double ReferenceMean(EnumerablePrompt p)
     {
         Span<double> buffer = stackalloc double[Block];
-        double e = 0;
+        double sum = 0, compensation = 0;
         for (int i = 0; i < p.ResponseCount; i += Block)
         {
             int len = Math.Min(Block, p.ResponseCount - i);
             var b = buffer[..len];
             TensorPrimitives.Exp(p.LogRefProbs.AsSpan(i, len), b);
-            e += TensorPrimitives.Dot(b, p.Rewards.AsSpan(i, len));
+            TensorPrimitives.Multiply(b, p.Rewards.AsSpan(i, len), b);
+            foreach (double term in b)
+            {
+                double t = sum + term;
+                compensation += Math.Abs(sum) >= Math.Abs(term) ? (sum - t) + term : (term - t) + sum;
+                sum = t;
+            }
         }
-        return e;
+        return sum + compensation;
     }
 
     /// <summary>max_y log π*/π_ref = max_y r/β − log Z (division by β &gt; 0 is monotone, so max r/β = (max r)/β).</summary>
