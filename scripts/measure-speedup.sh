@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Measures the parallel speed-up of a CPU-bound sweep: the same sweep with --parallel 1 and --parallel N
 # (default N = 2), wall time of each, speed-up = T(1)/T(N). Prints a Markdown section; with --write it
-# replaces docs/PERFORMANCE-sweep.md.
+# replaces the block between the speed-up markers in docs/PERFORMANCE.md.
 #
 #   scripts/measure-speedup.sh [--parallel N] [--runs R] [--write]
 set -euo pipefail
@@ -78,4 +78,19 @@ with --parallel $n means the sweep itself does not serialize; a speed-up below i
 MD
 )
 echo "$report"
-if [ "$write" = 1 ]; then printf '%s\n' "$report" > docs/PERFORMANCE-sweep.md; echo "wrote docs/PERFORMANCE-sweep.md" >&2; fi
+if [ "$write" = 1 ]; then
+  doc=docs/PERFORMANCE.md
+  grep -q '<!-- sweep-speedup:begin -->' "$doc" || { echo "error: $doc has no sweep-speedup markers" >&2; exit 1; }
+  tmp="$(mktemp "$doc.XXXXXX")"
+  REPORT="$report" python3 - "$doc" > "$tmp" <<'PY'
+import os, sys
+text = open(sys.argv[1], encoding="utf-8").read()
+begin, end = "<!-- sweep-speedup:begin -->", "<!-- sweep-speedup:end -->"
+head, rest = text.split(begin, 1)
+_, tail = rest.split(end, 1)
+report = os.environ["REPORT"].split("\n", 1)[1].lstrip("\n")  # drop the report's own title line
+sys.stdout.write(head + begin + "\n" + report.rstrip("\n") + "\n" + end + tail)
+PY
+  mv "$tmp" "$doc"
+  echo "updated $doc" >&2
+fi
