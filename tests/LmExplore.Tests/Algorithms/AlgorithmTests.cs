@@ -146,26 +146,9 @@ public class PassiveTests
 
 public class AnchoredTruncatedPolicyTests
 {
-    /// <summary>A hand-built instance where |f| ≤ 1 and β = 1, so M = 10 ≥ e² makes the rejection sampler exact.</summary>
-    private static EnumerableInstance SmallInstance()
-    {
-        var rng = new Rng(11);
-        const int d = 3, n = 12;
-        var prompts = new List<EnumerablePrompt>();
-        for (int x = 0; x < 2; x++)
-        {
-            var logRef = new double[n];
-            var features = new double[n * d];
-            for (int y = 0; y < n; y++)
-            {
-                logRef[y] = Math.Log(1.0 / (y + 1));
-                for (int j = 0; j < d; j++) features[y * d + j] = 0.5 * (rng.NextDouble() - 0.5);
-            }
-            TabularPolicy.Normalize(logRef);
-            prompts.Add(new EnumerablePrompt(0.5, logRef, features, d, [0.3, -0.2, 0.1]));
-        }
-        return new EnumerableInstance("small", 1.0, [0.3, -0.2, 0.1], NoiseModel.None, prompts);
-    }
+    /// <summary>A hand-built instance where |f| ≤ 1 and β = 1, so M = 10 ≥ e² makes the rejection sampler exact
+    /// (shared with <see cref="CappedSamplerTests"/>).</summary>
+    private static EnumerableInstance SmallInstance() => CappedSamplerTests.SmallInstance();
 
     [Fact]
     public void ExactTabulation_AgreesWithMonteCarloOfTheSampler()

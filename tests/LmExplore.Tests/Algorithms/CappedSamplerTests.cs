@@ -16,7 +16,7 @@ public class CappedSamplerTests
 {
     /// <summary>Two prompts × 12 responses, β = 1, features in [−0.25, 0.25]³, θ* = <paramref name="theta"/>. With
     /// <see cref="ThetaHat"/> every score has |f| &lt; 1, so the target's coverage is ≤ e² &lt; 10.</summary>
-    private static EnumerableInstance SmallInstance(double[]? theta = null)
+    internal static EnumerableInstance SmallInstance(double[]? theta = null)
     {
         theta ??= [0.3, -0.2, 0.1];
         var rng = new Rng(11);

@@ -7,16 +7,11 @@ namespace LmExplore.Tests.Instances;
 
 public sealed class AutoregressiveTests : IDisposable
 {
-    private readonly string _dir = Directory.CreateTempSubdirectory("lmexplore-ar-").FullName;
+    private readonly TempDirectory _temp = new("lmexplore-ar-");
 
-    public void Dispose() => Directory.Delete(_dir, recursive: true);
+    public void Dispose() => _temp.Dispose();
 
-    private string WriteFile(string name, string text)
-    {
-        string path = Path.Combine(_dir, name);
-        File.WriteAllText(path, text);
-        return path;
-    }
+    private string WriteFile(string name, string text) => _temp.Write(name, text);
 
     private const string Good = """
         { "format": "lmexplore.autoregressive/v1",
@@ -40,7 +35,7 @@ public sealed class AutoregressiveTests : IDisposable
         Assert.Equal(1.0, inst.TokenReward(1, 0));
         Assert.Equal(NoiseModel.None, inst.Noise);
         // An autoregressive file where an enumerable instance is needed is a clear input error.
-        var ex = Assert.Throws<InputException>(() => InstanceCatalog.Create(Path.Combine(_dir, "ar.json"), new Dictionary<string, string>(), 0));
+        var ex = Assert.Throws<InputException>(() => InstanceCatalog.Create(Path.Combine(_temp.Path, "ar.json"), new Dictionary<string, string>(), 0));
         Assert.Contains("autoregressive", ex.Message);
     }
 
@@ -196,7 +191,7 @@ public sealed class AutoregressiveTests : IDisposable
     public void WriteReadRoundTrip()
     {
         var inst = RandomInstance(5, 3, 4, 6, 2, 0.2, 1.0, NoiseModel.Gaussian(0.25));
-        string path = Path.Combine(_dir, "rt.json");
+        string path = Path.Combine(_temp.Path, "rt.json");
         AutoregressiveJson.Write(inst, path);
         var back = InstanceCatalog.Load(path).Autoregressive!;
         Assert.Equal(inst.Name, back.Name);

@@ -7,16 +7,11 @@ namespace LmExplore.Tests.Instances;
 
 public sealed class InstanceJsonTests : IDisposable
 {
-    private readonly string _dir = Directory.CreateTempSubdirectory("lmexplore-inst-").FullName;
+    private readonly TempDirectory _temp = new("lmexplore-inst-");
 
-    public void Dispose() => Directory.Delete(_dir, recursive: true);
+    public void Dispose() => _temp.Dispose();
 
-    private string WriteFile(string name, string text)
-    {
-        string path = Path.Combine(_dir, name);
-        File.WriteAllText(path, text);
-        return path;
-    }
+    private string WriteFile(string name, string text) => _temp.Write(name, text);
 
     private const string Good = """
         { "format": "lmexplore.instance/v1",
@@ -43,7 +38,7 @@ public sealed class InstanceJsonTests : IDisposable
         Assert.Equal(1.0 * 0.1 - 0.5 * 0.0, inst.Prompts[0].Rewards[0], 15);
         Assert.Equal(Math.Log(0.3), inst.Prompts[0].LogRefProbs[1]);
         Assert.Equal("good.json", inst.Name);
-        var loaded = InstanceCatalog.Load(Path.Combine(_dir, "good.json"));
+        var loaded = InstanceCatalog.Load(Path.Combine(_temp.Path, "good.json"));
         Assert.True(loaded.IsEnumerable);
         Assert.False(loaded.IsAutoregressive);
     }
@@ -125,10 +120,10 @@ public sealed class InstanceJsonTests : IDisposable
     [Fact]
     public void MissingFileAndDirectoryAreInputErrors()
     {
-        string missing = Path.Combine(_dir, "nope.json");
+        string missing = Path.Combine(_temp.Path, "nope.json");
         Assert.Contains("file not found", Assert.Throws<InputException>(() => InstanceCatalog.Load(missing)).Message);
-        Assert.Contains("file not found", Assert.Throws<InputException>(() => InstanceCatalog.Load(Path.Combine(_dir, "no", "x.json"))).Message);
-        Assert.Contains("is a directory", Assert.Throws<InputException>(() => InstanceCatalog.Load(_dir)).Message);
+        Assert.Contains("file not found", Assert.Throws<InputException>(() => InstanceCatalog.Load(Path.Combine(_temp.Path, "no", "x.json"))).Message);
+        Assert.Contains("is a directory", Assert.Throws<InputException>(() => InstanceCatalog.Load(_temp.Path)).Message);
         Assert.Contains("neither an instance family", Assert.Throws<InputException>(() => InstanceCatalog.Create("needl", new Dictionary<string, string>(), 0)).Message);
     }
 
@@ -162,22 +157,22 @@ public sealed class InstanceJsonTests : IDisposable
         var p = new[] { a, b, c, "prompts=3" }.Select(s => s.Split('=')).ToDictionary(s => s[0], s => s[1]);
         if (family == "needle") p["responses"] = p.GetValueOrDefault("responses", "50");
         var original = InstanceCatalog.Create(family, p, 42);
-        string path = Path.Combine(_dir, "export.json");
+        string path = Path.Combine(_temp.Path, "export.json");
         InstanceJson.Write(original, path);
         var back = InstanceCatalog.Create(path, new Dictionary<string, string>(), 0);
         FamilyTests.AssertIdentical(original, back);
         Assert.Equal(original.Name, back.Name);
         Assert.Equal(ExactEvaluator.OptimalValue(original), ExactEvaluator.OptimalValue(back));
         Assert.Equal(ExactEvaluator.LogCoverageOfOptimal(original), ExactEvaluator.LogCoverageOfOptimal(back));
-        Assert.Empty(Directory.GetFiles(_dir, "*.tmp"));
-        Assert.Empty(Directory.GetFiles(_dir, ".*"));
+        Assert.Empty(Directory.GetFiles(_temp.Path, "*.tmp"));
+        Assert.Empty(Directory.GetFiles(_temp.Path, ".*"));
     }
 
     [Fact]
     public void TextsSurviveRoundTrip()
     {
         var inst = InstanceCatalog.Load(WriteFile("t.json", Good.Replace("\"optional\"", "\"quote \\\" and ünïcode\\n\""))).Enumerable!;
-        string path = Path.Combine(_dir, "t2.json");
+        string path = Path.Combine(_temp.Path, "t2.json");
         InstanceJson.Write(inst, path);
         var back = InstanceCatalog.Load(path).Enumerable!;
         Assert.Equal("quote \" and ünïcode\n", back.Prompts[0].Texts![0]);
@@ -188,7 +183,7 @@ public sealed class InstanceJsonTests : IDisposable
     public void WriteFailsCleanlyIntoMissingDirectory()
     {
         var inst = InstanceCatalog.Load(WriteFile("g.json", Good)).Enumerable!;
-        var ex = Assert.Throws<InputException>(() => InstanceJson.Write(inst, Path.Combine(_dir, "missing", "x.json")));
+        var ex = Assert.Throws<InputException>(() => InstanceJson.Write(inst, Path.Combine(_temp.Path, "missing", "x.json")));
         Assert.Contains("cannot write", ex.Message);
     }
 
@@ -199,7 +194,7 @@ public sealed class InstanceJsonTests : IDisposable
         // Instances report: ≈ 0.5 s CPU at d = 4); here only a gross-regression guard on CPU time, which,
         // unlike wall time, does not depend on how loaded the machine is.
         var inst = InstanceCatalog.Create("linear", new Dictionary<string, string> { ["prompts"] = "8", ["responses"] = "20000", ["d"] = "2" }, 1);
-        string path = Path.Combine(_dir, "big.json");
+        string path = Path.Combine(_temp.Path, "big.json");
         InstanceJson.Write(inst, path);
         var process = Process.GetCurrentProcess();
         var cpu0 = process.TotalProcessorTime;
