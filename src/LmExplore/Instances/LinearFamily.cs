@@ -65,8 +65,9 @@ public static class LinearFamily
         return new EnumerableInstance(name, beta, theta, noise, prompts);
     }
 
-    /// <summary>A uniformly random point on the sphere of the given radius (normalized Gaussian).</summary>
-    internal static void RandomOnSphere(Span<double> v, double radius, Rng rng)
+    /// <summary>A uniformly random point on the sphere of the given radius (normalized Gaussian); with
+    /// <paramref name="excludedAxis"/> ≥ 0, on the sphere of the coordinates other than that axis.</summary>
+    internal static void RandomOnSphere(Span<double> v, double radius, Rng rng, int excludedAxis = -1)
     {
         double ss;
         do
@@ -74,6 +75,7 @@ public static class LinearFamily
             ss = 0;
             for (int j = 0; j < v.Length; j++)
             {
+                if (j == excludedAxis) { v[j] = 0; continue; }   // no draw: the stream of the other coordinates is unchanged
                 double g = rng.NextGaussian();
                 v[j] = g;
                 ss += g * g;

@@ -111,7 +111,7 @@ public static class NeedleFamily
                     continue;
                 }
                 logProbs[y] = log1mQ + logRank[ranks[k++]] - logH;
-                if (distractor > 0) RandomDirectionExcept(row, axis, distractor, rng);
+                if (distractor > 0) LinearFamily.RandomOnSphere(row, distractor, rng, excludedAxis: axis);
             }
             prompts[x] = new EnumerablePrompt(1.0 / promptCount, logProbs, features, d, theta);
         }
@@ -132,24 +132,5 @@ public static class NeedleFamily
             (perm[i], perm[j]) = (perm[j], perm[i]);
         }
         return perm;
-    }
-
-    /// <summary>A uniformly random direction of the given norm in the coordinates other than <paramref name="axis"/>.</summary>
-    private static void RandomDirectionExcept(Span<double> row, int axis, double norm, Rng rng)
-    {
-        double ss;
-        do
-        {
-            ss = 0;
-            for (int j = 0; j < row.Length; j++)
-            {
-                if (j == axis) { row[j] = 0; continue; }
-                double g = rng.NextGaussian();
-                row[j] = g;
-                ss += g * g;
-            }
-        } while (ss < 1e-300);
-        double scale = norm / Math.Sqrt(ss);
-        for (int j = 0; j < row.Length; j++) row[j] *= scale;
     }
 }

@@ -281,19 +281,10 @@ public class AnchoredTabulationReferenceTests
     [InlineData(1.0, 1e-300)]     // a response with π_ref ≈ 1e-300: log π_ref spread > 600
     public void Tabulation_MatchesNaiveLogSpaceReference(double beta, double tinyMass)
     {
-        var rng = new Rng(3);
-        const int d = 3, n = 40;
-        var logRef = new double[n];
-        var features = new double[n * d];
-        for (int y = 0; y < n; y++)
-        {
-            logRef[y] = y == 0 ? Math.Log(tinyMass) : -rng.NextDouble();
-            for (int j = 0; j < d; j++) features[y * d + j] = rng.NextDouble() - 0.5;
-        }
-        TabularPolicy.Normalize(logRef);
-        double[] theta = [0.8, -0.4, 0.3];
-        var prompt = new EnumerablePrompt(1, logRef, features, d, theta);
-        var instance = new EnumerableInstance("ref", beta, theta, NoiseModel.None, [prompt]);
+        var instance = CappedSamplerTests.ExtremeInstance(beta, tinyMass);
+        var prompt = instance.Prompts[0];
+        int n = prompt.ResponseCount, d = prompt.Dimension;
+        double[] features = prompt.FeatureMatrix.ToArray();
         double[] thetaHat = [0.7, -0.5, 0.4];
         double[] sigmaInverse = [3, 0.5, 0, 0.5, 2, 0.2, 0, 0.2, 4];
         var policy = new AnchoredTruncatedPolicy(thetaHat, sigmaInverse, 0.9, new SoftmaxSampler(beta, 10, 0.1), 1);

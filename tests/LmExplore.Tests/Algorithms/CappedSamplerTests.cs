@@ -14,6 +14,25 @@ namespace LmExplore.Tests.Algorithms;
 /// </summary>
 public class CappedSamplerTests
 {
+    /// <summary>One prompt × 40 responses, d = 3, θ* = (0.8, −0.4, 0.3); response 0 has π_ref mass ∝ <paramref name="tinyMass"/>
+    /// (1e-300 exercises the log-space path of the tabulation, as does a small β).</summary>
+    internal static EnumerableInstance ExtremeInstance(double beta, double tinyMass)
+    {
+        var rng = new Rng(3);
+        const int d = 3, n = 40;
+        var logRef = new double[n];
+        var features = new double[n * d];
+        for (int y = 0; y < n; y++)
+        {
+            logRef[y] = y == 0 ? Math.Log(tinyMass) : -rng.NextDouble();
+            for (int j = 0; j < d; j++) features[y * d + j] = rng.NextDouble() - 0.5;
+        }
+        TabularPolicy.Normalize(logRef);
+        double[] theta = [0.8, -0.4, 0.3];
+        var prompt = new EnumerablePrompt(1, logRef, features, d, theta);
+        return new EnumerableInstance("ref", beta, theta, NoiseModel.None, [prompt]);
+    }
+
     /// <summary>Two prompts × 12 responses, β = 1, features in [−0.25, 0.25]³, θ* = <paramref name="theta"/>. With
     /// <see cref="ThetaHat"/> every score has |f| &lt; 1, so the target's coverage is ≤ e² &lt; 10.</summary>
     internal static EnumerableInstance SmallInstance(double[]? theta = null)
@@ -183,19 +202,11 @@ public class CappedSamplerTests
     [InlineData(1.0, 1e-300)]     // a response with π_ref ≈ 1e-300
     public void CappedLaw_MatchesNaiveReference(double beta, double tinyMass)
     {
-        var rng = new Rng(3);
-        const int d = 3, n = 40;
-        var logRef = new double[n];
-        var features = new double[n * d];
-        for (int y = 0; y < n; y++)
-        {
-            logRef[y] = y == 0 ? Math.Log(tinyMass) : -rng.NextDouble();
-            for (int j = 0; j < d; j++) features[y * d + j] = rng.NextDouble() - 0.5;
-        }
-        TabularPolicy.Normalize(logRef);
-        double[] theta = [0.8, -0.4, 0.3], thetaHat = [0.7, -0.5, 0.4], sigmaInverse = [3, 0.5, 0, 0.5, 2, 0.2, 0, 0.2, 4];
-        var prompt = new EnumerablePrompt(1, logRef, features, d, theta);
-        var instance = new EnumerableInstance("ref", beta, theta, NoiseModel.None, [prompt]);
+        var instance = ExtremeInstance(beta, tinyMass);
+        var prompt = instance.Prompts[0];
+        int n = prompt.ResponseCount, d = prompt.Dimension;
+        double[] logRef = prompt.LogRefProbs, features = prompt.FeatureMatrix.ToArray();
+        double[] thetaHat = [0.7, -0.5, 0.4], sigmaInverse = [3, 0.5, 0, 0.5, 2, 0.2, 0, 0.2, 4];
         var sampler = new SoftmaxSampler(beta, 3, 0.1);
         var policy = new AnchoredTruncatedPolicy(thetaHat, sigmaInverse, 0.9, sampler, 1);
         var table = policy.TabulateSampler(instance).LogProbs[0];
