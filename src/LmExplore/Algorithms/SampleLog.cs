@@ -13,9 +13,6 @@ internal sealed class SampleLog
 {
     /// <summary>Most uniform samples kept.</summary>
     public const int Capacity = 1 << 15;
-    /// <summary>A prompt needs this many kept samples for its own normalizer estimate; rarer prompts use the pooled one.</summary>
-    public const int MinPerPrompt = 32;
-
     private readonly List<Response> _uniform = new(Capacity);
     private readonly List<Response> _kept = [];
     private long _seen, _stride = 1;
@@ -38,31 +35,37 @@ internal sealed class SampleLog
     public void Keep(Response response) => _kept.Add(response);
 
     /// <summary>
-    /// M̂ = max over remembered responses y of exp(s(y))/Ẑ_x, s = ⟨θ,φ⟩/β, with Ẑ_x the mean of exp(s) over the
-    /// uniform record at y's prompt (pooled over prompts when that prompt has fewer than <see cref="MinPerPrompt"/>):
-    /// the empirical coverage of π_θ. At least 1.
+    /// M̂ = max over remembered responses y of exp(s(y))/Ẑ_x(y), s = ⟨θ,φ⟩/β: the empirical coverage of π_θ. Each uniform
+    /// record stands for W samples (W the current thinning stride), and y itself counts as one more draw at its prompt:
+    /// <code>Ẑ_x(y) = (W·Σ_{records at x} e^{s} + e^{s(y)}) / (W·K_x + 1).</code>
+    /// A response seen once among T draws thus gets ratio ≈ min(e^{s(y)}/Ẑ_rest, T + 1) — what one sighting in T draws
+    /// says about its mass — instead of e^{s(y)}/Ẑ_rest, which a normalizer that never saw it would inflate without
+    /// bound. At least 1.
     /// </summary>
     public double CoverageEstimate(ILearnerEnvironment environment, ReadOnlySpan<double> theta)
     {
-        if (_uniform.Count == 0) return 1;
+        if (_uniform.Count == 0 && _kept.Count == 0) return 1;
+        var thetaCopy = theta.ToArray();
         double beta = environment.Beta;
         var byPrompt = new Dictionary<int, (LogMath.Accumulator Sum, int Count)>();
-        var pooled = new LogMath.Accumulator();
         foreach (var y in _uniform)
         {
-            double s = Score(environment, y, theta, beta);
-            pooled.Add(s);
             byPrompt.TryGetValue(y.PromptIndex, out var entry);
-            entry.Sum.Add(s);
+            entry.Sum.Add(Score(environment, y, thetaCopy, beta));
             entry.Count++;
             byPrompt[y.PromptIndex] = entry;
         }
-        double logPooled = pooled.Value - Math.Log(_uniform.Count);
-        double LogZ(int prompt) => byPrompt.TryGetValue(prompt, out var e) && e.Count >= MinPerPrompt
-            ? e.Sum.Value - Math.Log(e.Count) : logPooled;
+        double logW = Math.Log(_stride);
+        double LogRatio(Response y)
+        {
+            double s = Score(environment, y, thetaCopy, beta);
+            byPrompt.TryGetValue(y.PromptIndex, out var e);
+            double logSum = e.Count == 0 ? double.NegativeInfinity : logW + e.Sum.Value;
+            return s + Math.Log(_stride * (double)e.Count + 1) - LogMath.LogAddExp(logSum, s);
+        }
         double best = 0;
-        foreach (var y in _uniform) best = Math.Max(best, Score(environment, y, theta, beta) - LogZ(y.PromptIndex));
-        foreach (var y in _kept) best = Math.Max(best, Score(environment, y, theta, beta) - LogZ(y.PromptIndex));
+        foreach (var y in _uniform) best = Math.Max(best, LogRatio(y));
+        foreach (var y in _kept) best = Math.Max(best, LogRatio(y));
         return Math.Exp(Math.Min(best, 700));
     }
 
