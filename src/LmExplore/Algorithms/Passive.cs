@@ -54,6 +54,11 @@ public sealed class Passive : IAlgorithm
         var env = new RecordingEnvironment(environment, log);
         int d = env.Dimension;
         long pairs = PairsFor(d, env.Beta, env.Meter.BudgetData, env.Meter.BudgetComp);
+        // Refuse, before any oracle call, a plan that cannot finish (≈ 10 minutes of pairs at O(d) each).
+        if (pairs * Math.Max(1.0, d) > SpannerSampling.MaxPlannedWork / 10)
+            throw new Experiments.InputException(
+                $"passive: {pairs:0.#E+0} pairs at d = {d} cannot finish (derived from {(_pairs is not null ? "algo-param pairs" : env.Meter.BudgetData is not null || env.Meter.BudgetComp is not null ? "the budgets" : "epsilon, beta and rmax")}); " +
+                "give a smaller --budget-data or algo-param pairs");
         var ridge = new RidgeRegression(d, _lambda);
         var v = new double[d];
         var status = RunStatus.Ok;

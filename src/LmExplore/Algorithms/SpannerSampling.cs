@@ -41,6 +41,10 @@ public sealed class SpannerSampling : IAlgorithm
     public const double FallbackCoverageCap = 1e3;
     /// <summary>A round is started only if the budget left pays for this many times its expected cost (1 + m + M).</summary>
     public const double RoundCostSlack = 1.5;
+    /// <summary>Largest planned work (oracle calls, each weighted by the d² of its norm test or score) a run may imply; a
+    /// plan beyond it could not finish in reasonable time, so it is refused before any oracle call (≈ 10 minutes at
+    /// a few 10⁸ simple operations per second).</summary>
+    public const double MaxPlannedWork = 2e11;
     /// <summary>Largest ‖v‖²_{Σ⁻¹} a spanner pair may have. Σ⁻¹ is kept explicitly and updated by Sherman–Morrison,
     /// whose relative rounding error along v is ≈ 1e-16·(1 + ‖v‖²_{Σ⁻¹}); beyond this bound (features of norm ≳ 1e7
     /// with λ = 0.01, or λ ≲ 1e-15 with unit features) it swamps Σ⁻¹ — the truncation test becomes noise and Σ_span⁻¹
@@ -140,6 +144,7 @@ public sealed class SpannerSampling : IAlgorithm
         int d = env.Dimension;
         double beta = env.Beta;
         var s = Derive(d, beta, meter.BudgetComp);
+        CheckPlan(s, d, meter.BudgetComp);
         double nuSquared = s.Nu * s.Nu;
 
         var sigma = new EllipticNorm(d, s.Lambda);         // Σ = λI + Σ_{Ψ} v vᵀ
@@ -267,6 +272,26 @@ public sealed class SpannerSampling : IAlgorithm
         if (s.CoverageHint is double hint) diagnostics[s.CoverageAssumed ? "coverage_assumed" : "coverage_hint"] = hint;
         progress?.Report(1);
         return new AlgorithmOutput(policy, status, diagnostics);
+    }
+
+    /// <summary>
+    /// Refuses, before any oracle call, a configuration whose planned work cannot finish: at most
+    /// 2·K_span·T_span Phase-1 samples (or the compute budget) and T_exp rounds of ≈ (1 + m + M) samples, each costing
+    /// O(d²) for its norm test or truncated score. A given compute budget bounds the calls; without one the
+    /// derived plan must fit under <see cref="MaxPlannedWork"/>.
+    /// </summary>
+    private static void CheckPlan(SpannerSettings s, int d, long? budgetComp)
+    {
+        double phase1 = Math.Min(2.0 * s.CandidatePairs * s.SpannerPrompts, s.Phase1Compute ?? double.PositiveInfinity);
+        double m = s.RejectionCoverage is double c ? c * (Math.Log(1 / s.PilotMiss) + 1) : 0;
+        double phase2 = s.ExplorationRounds * (1 + m);
+        double calls = Math.Min(phase1 + phase2, budgetComp ?? double.PositiveInfinity);
+        double work = calls * Math.Max(1.0, (double)d * d);
+        if (work > MaxPlannedWork)
+            throw new Experiments.InputException(
+                $"spanner: the plan implies ≈ {calls:0.#E+0} oracle calls at O(d²) = {(double)d * d:0.#E+0} each " +
+                $"(K_span = {s.CandidatePairs}, T_span = {s.SpannerPrompts}, T_exp = {s.ExplorationRounds}{(s.RejectionCoverage is double mm ? $", M = {mm:0.#E+0}" : "")}), " +
+                "which cannot finish: give a smaller --budget-comp, a coverage-hint, or smaller candidate-pairs/exploration-rounds/rejection-coverage");
     }
 
     private static void Difference(ReadOnlySpan<double> a, ReadOnlySpan<double> b, Span<double> result)

@@ -37,8 +37,9 @@ public sealed record FrontierRequest(
 /// <param name="MedianTData">Median T_data spent.</param>
 /// <param name="MedianTComp">Median T_comp spent.</param>
 /// <param name="MedianSuboptimality">Median suboptimality.</param>
+/// <param name="MedianOutputSampleCost">Median expected oracle calls per output draw.</param>
 public sealed record BudgetPoint(string Kind, long Budget, long? BudgetComp, int Reached, int Runs, double MedianTData, double MedianTComp,
-    double MedianSuboptimality)
+    double MedianSuboptimality, double MedianOutputSampleCost)
 {
     /// <summary>Reached / Runs.</summary>
     public double Rate => (double)Reached / Runs;
@@ -93,7 +94,7 @@ public static class FrontierSearch
             epsilon = results[0].Epsilon;
             var point = new BudgetPoint(kind, budget, budgetComp, results.Count(r => r.ReachedEpsilon), results.Length,
                 Median(results.Select(r => (double)r.TData)), Median(results.Select(r => (double)r.TComp)),
-                Median(results.Select(r => r.Suboptimality)));
+                Median(results.Select(r => r.Suboptimality)), Median(results.Select(r => r.OutputSampleCost)));
             points.Add(point);
             onPoint?.Invoke(point);
             return point;
@@ -178,6 +179,8 @@ public static class FrontierSearch
                 w.WriteNumber("T_comp_median", p.MedianTComp);
                 if (double.IsFinite(p.MedianSuboptimality)) w.WriteNumber("suboptimality_median", p.MedianSuboptimality);
                 else w.WriteNull("suboptimality_median");
+                if (double.IsFinite(p.MedianOutputSampleCost)) w.WriteNumber("output_sample_cost_median", p.MedianOutputSampleCost);
+                else w.WriteNull("output_sample_cost_median");
                 w.WriteEndObject();
             }
             w.WriteEndArray();
