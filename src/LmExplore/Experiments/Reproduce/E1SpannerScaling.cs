@@ -32,10 +32,10 @@ public sealed class E1SpannerScaling : IExperiment
           "instanceParams": {{NeedleSetup.InstanceParams}},
           "grid": { "ccov": {{(quick ? "[10, 100, 1000, 10000]" : "[10, 31.6, 100, 316, 1000, 3160, 10000]")}} },
           "algorithms": [
-            { "name": "spanner", "label": "compute scan", "params": { "epsilon": {{NeedleSetup.Epsilon}} },
+            { "name": "spanner", "label": "compute-scan", "params": { "epsilon": {{NeedleSetup.Epsilon}} },
               "vars": { "m": {{NeedleSetup.Multipliers(quick ? 0 : -2, 16)}} },
               "budgetComp": { "times": 1, "of": ["ccov", "m"] } },
-            { "name": "spanner", "label": "data scan", "params": { "epsilon": {{NeedleSetup.Epsilon}} },
+            { "name": "spanner", "label": "data-scan", "params": { "epsilon": {{NeedleSetup.Epsilon}} },
               "vars": { "b": {{NeedleSetup.Grid(quick ? 16 : 4, 1024)}} },
               "budgetData": { "times": 1, "of": ["b"] }, "budgetComp": {{DataScanCompute}} }
           ],
@@ -55,8 +55,8 @@ public sealed class E1SpannerScaling : IExperiment
         foreach (var g in records.GroupBy(r => Analysis.Setting(r, "instance.ccov")).OrderBy(g => g.Key))
         {
             double cc = Stats.Median(g.Select(r => r.Result.CCov));
-            var comp = Analysis.BudgetToEps(g.Where(r => Analysis.Text(r, "label") == "compute scan"), "budget.comp", NeedleSetup.Delta);
-            var data = Analysis.BudgetToEps(g.Where(r => Analysis.Text(r, "label") == "data scan"), "budget.data", NeedleSetup.Delta);
+            var comp = Analysis.BudgetToEps(g.Where(r => Analysis.Text(r, "label") == "compute-scan"), "budget.comp", NeedleSetup.Delta);
+            var data = Analysis.BudgetToEps(g.Where(r => Analysis.Text(r, "label") == "data-scan"), "budget.data", NeedleSetup.Delta);
             x.Add(cc);
             compToEps.Add(comp.Value);
             dataToEps.Add(data.Value);
