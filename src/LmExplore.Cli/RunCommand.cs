@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text;
 using LmExplore.Experiments;
+using ResultsFileLock = LmExplore.Experiments.Sweeps.ResultsFileLock;
 using LmExplore.Instances;
 
 namespace LmExplore.Cli;
@@ -87,12 +88,18 @@ internal static class RunCommand
         if (directory is not null && !Directory.Exists(directory)) throw new InputException($"{flag} '{path}': directory '{directory}' does not exist");
     }
 
+    /// <summary>How long an append waits for other writers of the file (other runs' appends take milliseconds).</summary>
+    internal static readonly TimeSpan AppendLockWait = TimeSpan.FromSeconds(60);
+
     /// <summary>
     /// Appends one complete JSON line with a single write and flushes it to disk, so a kill leaves at most a torn
     /// last line. If the file already ends in a torn line (no newline), the new record starts on a fresh line.
+    /// The whole read-append-flush holds the file's <see cref="ResultsFileLock"/>: concurrent runs (a job array
+    /// appending to one file) never interleave, and the torn-line check sees a file no one else is writing.
     /// </summary>
     internal static void AppendLine(string path, string jsonLine)
     {
+        using var fileLock = ResultsFileLock.Acquire(path, "run --out", AppendLockWait);
         try
         {
             bool needsNewline = false;

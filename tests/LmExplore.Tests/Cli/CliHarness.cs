@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Text.Json;
 using LmExplore.Cli;
 using LmExplore.Experiments;
@@ -56,6 +57,35 @@ internal static class CliHarness
             OutputSampleCost: 12.5, CCov: 100, CCond: null, WallSeconds: 0.25,
             Diagnostics: new Dictionary<string, double> { ["spanner_size"] = 4, ["not_finite"] = double.PositiveInfinity });
     };
+
+    /// <summary>
+    /// Starts the built CLI as a separate process (for what only processes can show: file locks, signals), with
+    /// stdout and stderr redirected and <c>CI=true</c>, so it behaves as in a batch job.
+    /// </summary>
+    public static Process Start(params string[] args)
+    {
+        var cli = System.IO.Path.Combine(AppContext.BaseDirectory, "LmExplore.Cli.dll");
+        var dotnet = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host : "dotnet";
+        var psi = new ProcessStartInfo(dotnet) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        psi.ArgumentList.Add(cli);
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        psi.Environment["CI"] = "true";
+        return Process.Start(psi)!;
+    }
+
+    /// <summary>Waits for a process started by <see cref="Start"/> and collects what it printed.</summary>
+    public static CliOutcome Finish(Process process, TimeSpan timeout)
+    {
+        // Read both streams concurrently: a child blocked on a full stderr pipe would never exit.
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        if (!process.WaitForExit(timeout))
+        {
+            process.Kill(entireProcessTree: true);
+            throw new TimeoutException($"lmexplore did not exit within {timeout.TotalSeconds} s");
+        }
+        return new CliOutcome(process.ExitCode, stdout.Result, stderr.Result);
+    }
 
     /// <summary>A fresh temporary directory, deleted by the returned handle.</summary>
     public static TempDir TempDir() => new();
