@@ -33,6 +33,8 @@ internal sealed class CliContext
     public bool Interactive { get; init; }
     /// <summary>Cancelled by Ctrl-C.</summary>
     public CancellationToken Cancellation { get; init; }
+    /// <summary>Least time between two progress lines when not interactive (tests shorten it).</summary>
+    public TimeSpan ProgressInterval { get; init; } = TimeSpan.FromSeconds(5);
     /// <summary>The runner behind <c>run</c>.</summary>
     public RunFunc Run { get; init; } = Runner.Run;
 

@@ -38,11 +38,14 @@ internal static class CliHarness
 {
     public static CliOutcome Invoke(params string[] args) => Invoke(null, args);
 
-    public static CliOutcome Invoke(RunFunc? runner, params string[] args)
+    public static CliOutcome Invoke(RunFunc? runner, params string[] args) => Invoke(runner, TimeSpan.FromSeconds(5), args);
+
+    /// <summary>Invokes with the given least time between progress lines (zero: a line at every step).</summary>
+    public static CliOutcome Invoke(RunFunc? runner, TimeSpan progressInterval, params string[] args)
     {
         var stdout = new StringWriter { NewLine = "\n" };
         var stderr = new StringWriter { NewLine = "\n" };
-        var context = new CliContext { Out = stdout, Error = stderr, Interactive = false, Run = runner ?? Runner.Run };
+        var context = new CliContext { Out = stdout, Error = stderr, Interactive = false, Run = runner ?? Runner.Run, ProgressInterval = progressInterval };
         int code = CliApp.Invoke(args, context);
         return new CliOutcome(code, stdout.ToString(), stderr.ToString());
     }
