@@ -47,7 +47,12 @@ internal static class RunCommand
                 Normalize: parse.GetValue(normalize));
             bool asJson = parse.GetValue(json);
             string? outPath = parse.GetValue(output);
-            if (outPath is not null) CheckAppendable(outPath); // fail before a long run, not after it
+            if (outPath is not null)
+            {
+                CheckAppendable(outPath); // fail before a long run, not after it
+                // A file a sweep is writing would refuse the append after the run, losing its result: refuse before it.
+                ResultsFileLock.Acquire(outPath, "run --out", AppendLockWait).Dispose();
+            }
             long? drawCount = parse.GetValue(outputSamples);
             string? drawPath = parse.GetValue(outputSamplesFile);
             if (drawCount is not null && drawPath is null) throw new InputException("--output-samples needs --output-samples-file");

@@ -88,6 +88,45 @@ public class ConcurrentWriterTests
     }
 
     [Fact]
+    public async Task RunOut_LockedDuringTheRun_AppendWaitsForTheLock()
+    {
+        using var dir = CliHarness.TempDir();
+        var results = dir.File("late.jsonl");
+        var clock = new Stopwatch();
+        // Another writer takes the lock while the run is running (after the pre-run check) and keeps it for 500 ms.
+        var runner = CliHarness.Fake(inspect: _ =>
+        {
+            var held = ResultsFileLock.Acquire(results, "test", TimeSpan.Zero);
+            clock.Start();
+            Task.Delay(500).ContinueWith(_ => held.Dispose());
+        });
+        var outcome = await Task.Run(() => CliHarness.Invoke(runner, [.. SmallRun, "--seed", "1", "--out", results]));
+        Assert.True(outcome.ExitCode == 0, outcome.Stderr);
+        Assert.True(clock.Elapsed >= TimeSpan.FromMilliseconds(400), $"appended {clock.ElapsedMilliseconds} ms after the lock was taken");
+        Assert.Single(File.ReadAllLines(results));
+    }
+
+    [Fact]
+    public async Task MergeOut_WaitsForAnotherWriterOfItsOutput()
+    {
+        using var dir = CliHarness.TempDir();
+        var sweepDir = dir.File("sweep");
+        SweepEngine.Run(Experiments.Fakes.Plan(seeds: 1), new SweepOptions(sweepDir), Experiments.Fakes.Run);
+        var merged = dir.File("merged.jsonl");
+        var held = ResultsFileLock.Acquire(merged, "test", TimeSpan.Zero);
+        var merge = Task.Run(() => CliHarness.Invoke("merge", "--out", merged, sweepDir));
+
+        await Task.Delay(500);
+        Assert.False(merge.IsCompleted, "merge --out replaced a file another process held");
+        Assert.False(File.Exists(merged));
+        held.Dispose();
+
+        var outcome = await merge.WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.True(outcome.ExitCode == 0, outcome.Stderr);
+        Assert.Equal(Experiments.Fakes.Plan(seeds: 1).Runs.Count, File.ReadAllLines(merged).Length);
+    }
+
+    [Fact]
     public void Sweep_WhileItsResultsFileIsLocked_RefusesAtOnce_NamingFileAndPid_WritingNothing()
     {
         using var dir = CliHarness.TempDir();
