@@ -86,8 +86,8 @@ internal static class CliSupport
             var parse = root.Parse(args);
             if (parse.Errors.Count > 0)
             {
-                context.Error.WriteLine(UnknownToken(parse) is string unknown
-                    ? $"error: {unknown}"
+                context.Error.WriteLine(FriendlyParseError(parse) is string friendly
+                    ? $"error: {friendly}"
                     : $"error: {OneLine(parse.Errors[0].Message)} (see --help)");
                 return ExitCodes.BadInput;
             }
@@ -111,7 +111,7 @@ internal static class CliSupport
     /// mean 'run'?)</c>); null when the first parse error is something else. System.CommandLine reports <c>lmexplore runn</c>
     /// as "Required command was not provided", which hides the typo.
     /// </summary>
-    internal static string? UnknownToken(ParseResult parse)
+    internal static string? FriendlyParseError(ParseResult parse)
     {
         var command = parse.CommandResult.Command;
         if (parse.UnmatchedTokens.Count == 0)
@@ -246,6 +246,7 @@ internal static class CliSupport
         },
     };
 
+    /// <summary>What <see cref="ParseCount"/> found.</summary>
     internal enum CountParse { Ok, NotACount, TooLarge }
 
     /// <summary>
@@ -255,7 +256,7 @@ internal static class CliSupport
     internal static CountParse ParseCount(string text, out long value)
     {
         value = 0;
-        var m = System.Text.RegularExpressions.Regex.Match(text, @"^(\d+)(?:\.(\d*))?(?:[eE]([+-]?\d{1,6}))?$");
+        var m = System.Text.RegularExpressions.Regex.Match(text, @"^([0-9]+)(?:\.([0-9]*))?(?:[eE]([+-]?[0-9]{1,6}))?$");
         if (!m.Success) return CountParse.NotACount;
         string digits = (m.Groups[1].Value + m.Groups[2].Value).TrimStart('0');
         int exponent = (m.Groups[3].Success ? int.Parse(m.Groups[3].Value, CultureInfo.InvariantCulture) : 0) - m.Groups[2].Value.Length;
