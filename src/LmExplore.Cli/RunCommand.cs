@@ -1,8 +1,10 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Text;
+using LmExplore.Algorithms;
 using LmExplore.Experiments;
 using LmExplore.Instances;
+using ResultsFileLock = LmExplore.Experiments.Sweeps.ResultsFileLock;
 
 namespace LmExplore.Cli;
 
@@ -11,9 +13,9 @@ internal static class RunCommand
 {
     public static Command Create(CliContext context)
     {
-        var instance = new Option<string>("--instance") { HelpName = "family|file.json", Description = "Instance family (linear, needle) or instance file (.json).", Required = true };
+        var instance = new Option<string>("--instance") { HelpName = "family|file.json", Description = $"Instance family ({string.Join(", ", InstanceCatalog.Families)}) or instance file (.json).", Required = true };
         var parameters = CliSupport.KeyValueOption("--param", "Instance family parameter k=v (repeatable), e.g. --param prompts=8 --param ccov=100.");
-        var algo = new Option<string>("--algo") { HelpName = "name", Description = "Algorithm: spanner, mtss, passive, onlinedpo, xpo, optimaldesign.", Required = true };
+        var algo = new Option<string>("--algo") { HelpName = "name", Description = $"Algorithm: {string.Join(", ", AlgorithmCatalog.Implemented)}.", Required = true };
         var algoParams = CliSupport.KeyValueOption("--algo-param", "Algorithm parameter k=v (repeatable), e.g. --algo-param epsilon=0.01.");
         var seed = CliSupport.SeedOption(required: true, "Run seed (unsigned 64-bit): fixes every random choice of the run.");
         var budgetComp = CliSupport.BudgetOption("--budget-comp", "Sampling-oracle budget T_comp (sequence samples).");
@@ -45,7 +47,12 @@ internal static class RunCommand
                 Normalize: parse.GetValue(normalize));
             bool asJson = parse.GetValue(json);
             string? outPath = parse.GetValue(output);
-            if (outPath is not null) CheckAppendable(outPath); // fail before a long run, not after it
+            if (outPath is not null)
+            {
+                CheckAppendable(outPath); // fail before a long run, not after it
+                // A file a sweep is writing would refuse the append after the run, losing its result: refuse before it.
+                ResultsFileLock.Acquire(outPath, "run --out", AppendLockWait).Dispose();
+            }
             long? drawCount = parse.GetValue(outputSamples);
             string? drawPath = parse.GetValue(outputSamplesFile);
             if (drawCount is not null && drawPath is null) throw new InputException("--output-samples needs --output-samples-file");
@@ -87,12 +94,18 @@ internal static class RunCommand
         if (directory is not null && !Directory.Exists(directory)) throw new InputException($"{flag} '{path}': directory '{directory}' does not exist");
     }
 
+    /// <summary>How long an append waits for other writers of the file (other runs' appends take milliseconds).</summary>
+    internal static readonly TimeSpan AppendLockWait = TimeSpan.FromSeconds(60);
+
     /// <summary>
     /// Appends one complete JSON line with a single write and flushes it to disk, so a kill leaves at most a torn
     /// last line. If the file already ends in a torn line (no newline), the new record starts on a fresh line.
+    /// The whole read-append-flush holds the file's <see cref="ResultsFileLock"/>: concurrent runs (a job array
+    /// appending to one file) never interleave, and the torn-line check sees a file no one else is writing.
     /// </summary>
     internal static void AppendLine(string path, string jsonLine)
     {
+        using var fileLock = ResultsFileLock.Acquire(path, "run --out", AppendLockWait);
         try
         {
             bool needsNewline = false;
