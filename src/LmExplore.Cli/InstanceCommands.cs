@@ -75,7 +75,7 @@ internal static class InstanceCommands
         if (loaded.Enumerable is { } e)
         {
             var s = ExactEvaluator.Summarize(e);
-            return
+            List<(string Key, object? Value)> rows =
             [
                 ("instance", e.Name), ("kind", "enumerable"), ("d", (long)s.Dimension), ("prompts", (long)s.Prompts),
                 ("responses", s.Responses), ("responses_per_prompt_max", (long)e.MaxResponses),
@@ -83,6 +83,13 @@ internal static class InstanceCommands
                 ("C_cov", s.CCov), ("log_C_cov", ExactEvaluator.LogCoverageOfOptimal(e)), ("C_cond", null),
                 ("avg_coverage", s.AverageCoverage),
             ];
+            // dnf: how many of the 2ⁿ assignments satisfy exactly j terms, one row per j up to the most any assignment satisfies.
+            if (DnfFamily.SatisfiedTermHistogram(e) is { } histogram)
+            {
+                int top = Array.FindLastIndex(histogram, c => c > 0);
+                for (int j = 0; j <= top; j++) rows.Add(($"assignments_satisfying_{j}_terms", histogram[j]));
+            }
+            return rows;
         }
         var a = loaded.Autoregressive ?? throw new InvalidOperationException("loaded instance of unknown kind");
         var t = AutoregressiveEvaluator.Summarize(a);

@@ -6,10 +6,10 @@ namespace LmExplore.Algorithms;
 public static class AlgorithmCatalog
 {
     /// <summary>Implemented algorithms.</summary>
-    public static IReadOnlyList<string> Implemented { get; } = [SpannerSampling.AlgorithmName, Passive.AlgorithmName];
+    public static IReadOnlyList<string> Implemented { get; } = [SpannerSampling.AlgorithmName, Passive.AlgorithmName, OnlineDpo.AlgorithmName, Xpo.AlgorithmName, OptimalDesign.AlgorithmName];
 
     /// <summary>Names reserved by SPEC §5 for algorithms that are not implemented yet.</summary>
-    public static IReadOnlyList<string> Reserved { get; } = ["mtss", "onlinedpo", "xpo", "optimaldesign"];
+    public static IReadOnlyList<string> Reserved { get; } = ["mtss"];
 
     /// <summary>Creates the algorithm, validating its parameters. Throws <see cref="InputException"/> on an unknown
     /// or reserved name, an unknown parameter or a bad value.</summary>
@@ -20,6 +20,9 @@ public static class AlgorithmCatalog
         {
             SpannerSampling.AlgorithmName => new SpannerSampling(algoParams),
             Passive.AlgorithmName => new Passive(algoParams),
+            OnlineDpo.AlgorithmName => new OnlineDpo(algoParams),
+            Xpo.AlgorithmName => new Xpo(algoParams),
+            OptimalDesign.AlgorithmName => new OptimalDesign(algoParams),
             _ when Reserved.Contains(key) => throw new InputException($"algorithm '{key}' is not implemented yet (implemented: {string.Join(", ", Implemented)})"),
             _ => throw new InputException($"unknown algorithm '{name}' (known: {string.Join(", ", Implemented)})"),
         };

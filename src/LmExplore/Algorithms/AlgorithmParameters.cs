@@ -67,6 +67,16 @@ public sealed class AlgorithmParameters
         };
     }
 
+    /// <summary>One of <paramref name="choices"/> (case-insensitive, returned as spelled there), or <paramref name="fallback"/> if not given.</summary>
+    public string Choice(string key, string fallback, params string[] choices)
+    {
+        _known.Add(key);
+        if (!_values.TryGetValue(key, out var text)) return fallback;
+        foreach (var c in choices)
+            if (string.Equals(c, text.Trim(), StringComparison.OrdinalIgnoreCase)) return c;
+        throw new InputException($"{_algorithm}: algo-param '{key}' must be one of {string.Join(", ", choices)}, got '{text}'");
+    }
+
     /// <summary>Throws if a key was given that no read asked for.</summary>
     public void RejectUnknown()
     {

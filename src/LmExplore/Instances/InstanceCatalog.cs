@@ -6,7 +6,7 @@ namespace LmExplore.Instances;
 public static class InstanceCatalog
 {
     /// <summary>Built-in family names.</summary>
-    public static IReadOnlyList<string> Families { get; } = ["linear", "needle", "chain"];
+    public static IReadOnlyList<string> Families { get; } = ["linear", "needle", "chain", "dnf"];
 
     /// <summary>Largest V^H for which <see cref="Create"/> enumerates a <c>chain</c> instance into sequences.</summary>
     public const int MaxEnumeratedSequences = 1 << 20;
@@ -17,6 +17,7 @@ public static class InstanceCatalog
         "linear" => LinearFamily.Known,
         "needle" => NeedleFamily.Known,
         "chain" => ChainFamily.Known,
+        "dnf" => DnfFamily.Known,
         _ => null,
     };
 
@@ -39,6 +40,7 @@ public static class InstanceCatalog
         {
             case "linear": return LinearFamily.Create(parameters, seed);
             case "needle": return NeedleFamily.Create(parameters, seed);
+            case "dnf": return DnfFamily.Create(parameters, seed);
             case "chain":
                 var chain = ChainFamily.Create(parameters, seed);
                 if (Math.Pow(chain.Vocab, chain.Horizon) > MaxEnumeratedSequences)

@@ -99,7 +99,7 @@ public class SpannerSamplingTests
         Assert.Contains("passive", unknown.Message);
         foreach (var reserved in AlgorithmCatalog.Reserved)
             Assert.Contains("not implemented yet", Assert.Throws<InputException>(() => AlgorithmCatalog.Create(reserved, null)).Message);
-        var request = new RunRequest("needle", SmallNeedle(10), "xpo", new Dictionary<string, string>(), 1);
+        var request = new RunRequest("needle", SmallNeedle(10), "mtss", new Dictionary<string, string>(), 1);
         Assert.Throws<InputException>(() => Runner.Run(request));
     }
 
