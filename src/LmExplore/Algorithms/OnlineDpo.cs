@@ -67,6 +67,14 @@ public sealed class OnlineDpo : IAlgorithm
         return budgetData is long bd ? bd / 2 : long.MaxValue;
     }
 
+    /// <summary>
+    /// Whether round t re-estimates the coverage of π_θ that sizes the training sampler: every round for t &lt; 100, then
+    /// every ⌈t/100⌉-th round. The estimate scans the whole sample log (up to 2¹⁵ records), so refreshing every round
+    /// would make the run quadratic in the rounds; θ moves by O(1/t) per round late in a run, so a refresh every ~1 % of
+    /// the rounds so far tracks it. A stale size changes only how exactly the draws follow π_θ, never what is charged.
+    /// </summary>
+    internal static bool RefreshCoverage(long t) => t < 100 || t % ((t + 99) / 100) == 0;
+
     /// <inheritdoc />
     public AlgorithmOutput Run(ILearnerEnvironment environment, Rng rng, IProgress<double>? progress, CancellationToken cancellationToken)
     {
@@ -82,14 +90,18 @@ public sealed class OnlineDpo : IAlgorithm
         var status = RunStatus.Ok;
         long done = 0, samplerCalls = 0, samplerFailures = 0;
         double lastCoverage = 1;
+        var sampler = EnvelopeSampler.ForCoverage(beta, 1, pilotMiss, Target.Delta);
         try
         {
             for (long t = 0; t < rounds; t++)
             {
                 cancellationToken.ThrowIfCancellationRequested();
                 // The sampler of the current π_θ, sized as the output's would be (same coverage estimate and slack).
-                lastCoverage = _coverageSlack * log.CoverageEstimate(env, theta);
-                var sampler = EnvelopeSampler.ForCoverage(beta, lastCoverage, pilotMiss, Target.Delta);
+                if (OnlineDpo.RefreshCoverage(t))
+                {
+                    lastCoverage = _coverageSlack * log.CoverageEstimate(env, theta);
+                    sampler = EnvelopeSampler.ForCoverage(beta, lastCoverage, pilotMiss, Target.Delta);
+                }
                 if (env.Meter.RemainingData < 2 || env.Meter.RemainingComp < 2 * sampler.PilotSamples)
                 {
                     status = RunStatus.BudgetExhausted;
@@ -237,7 +249,8 @@ internal static class PairLoss
     }
 
     /// <summary>
-    /// Newton's method on the Bradley–Terry loss from the θ given (warm start), <paramref name="steps"/> iterations, each
+    /// Newton's method on the Bradley–Terry loss from the θ given (warm start), at most <paramref name="steps"/> iterations
+    /// (fewer once a Newton step is below 10⁻⁹), each
     /// halved until the loss does not increase (the loss is strictly convex with λ &gt; 0, so a full step is usually taken).
     /// </summary>
     public static void FitBradleyTerry(PairData pairs, double temperature, double lambda, int steps, Span<double> theta)
@@ -254,6 +267,7 @@ internal static class PairLoss
             if (!Cholesky.Factor(hessian, d)) return;   // cannot happen with λ > 0; keep the current θ if it does
             gradient.CopyTo(direction, 0);
             Cholesky.Solve(hessian, d, direction);
+            if (Math.Abs(TensorPrimitives.MaxMagnitude(direction)) < 1e-9) return;   // converged: further steps would not move θ
             for (double step = 1; step > 1e-8; step *= 0.5)
             {
                 for (int a = 0; a < d; a++) trial[a] = theta[a] - step * direction[a];

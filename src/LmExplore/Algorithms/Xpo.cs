@@ -93,13 +93,17 @@ public sealed class Xpo : IAlgorithm
         var status = RunStatus.Ok;
         long done = 0, samplerCalls = 0, samplerFailures = 0;
         double lastCoverage = 1;
+        var sampler = EnvelopeSampler.ForCoverage(beta, 1, pilotMiss, Target.Delta);
         try
         {
             for (long t = 0; t < rounds; t++)
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                lastCoverage = _coverageSlack * log.CoverageEstimate(env, theta);
-                var sampler = EnvelopeSampler.ForCoverage(beta, lastCoverage, pilotMiss, Target.Delta);
+                if (OnlineDpo.RefreshCoverage(t))
+                {
+                    lastCoverage = _coverageSlack * log.CoverageEstimate(env, theta);
+                    sampler = EnvelopeSampler.ForCoverage(beta, lastCoverage, pilotMiss, Target.Delta);
+                }
                 if (env.Meter.RemainingData < 2 || env.Meter.RemainingComp < (1 + _normalizerSamples) * sampler.PilotSamples + 1)
                 {
                     status = RunStatus.BudgetExhausted;

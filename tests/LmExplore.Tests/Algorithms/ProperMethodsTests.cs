@@ -134,7 +134,7 @@ public class ProperMethodsTests
     {
         var instance = TestInstances.Random(7, prompts: 2, responses: 30, d: 3, beta: 1, thetaNorm: 1, RefShape.Random);
         var optimum = ExactEvaluator.OptimalValue(instance);
-        foreach (var (loss, rounds, tolerance) in new[] { ("regression", 300, 0.05), ("bt", 3000, 0.25) })
+        foreach (var (loss, rounds, tolerance) in new[] { ("regression", 300, 0.05), ("bt", 1000, 0.3) })
         {
             var env = new EnumerableEnvironment(instance, new Meter(), new Rng(1));
             var algo = AlgorithmCatalog.Create("onlinedpo", new Dictionary<string, string> { ["loss"] = loss, ["rounds"] = rounds.ToString() });
