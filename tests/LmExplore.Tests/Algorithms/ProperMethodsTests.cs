@@ -219,6 +219,36 @@ public class ProperMethodsTests
         Assert.Equal(fresh.Samples, freshMeter.TComp);
     }
 
+    /// <summary>Draws from each new method's output (as <c>run --output-samples</c> makes them) agree with its reported
+    /// <c>expected_reward_out</c> within 4 standard errors, on dnf n = 8.</summary>
+    [Theory]
+    [InlineData("onlinedpo", "")]
+    [InlineData("xpo", "alpha=0.3")]
+    [InlineData("optimaldesign", "")]
+    public void OutputDrawsAgreeWithExpectedRewardOut(string algorithm, string algoParam)
+    {
+        var algoParams = new Dictionary<string, string>();
+        if (algoParam.Length > 0) algoParams[algoParam.Split('=')[0]] = algoParam.Split('=')[1];
+        var request = new LmExplore.Experiments.RunRequest("dnf", new Dictionary<string, string> { ["n"] = "8" }, algorithm, algoParams, 1, BudgetData: 300);
+        var outcome = LmExplore.Experiments.Runner.Execute(request);
+        Assert.Equal("exact", outcome.Result.Evaluation);
+        const int draws = 3000;
+        using var text = new StringWriter();
+        LmExplore.Experiments.Runner.WriteOutputSamples(outcome, draws, request.Seed, text);
+        double sum = 0, sumSquares = 0;
+        foreach (var line in text.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries))
+        {
+            using var doc = System.Text.Json.JsonDocument.Parse(line);
+            double r = outcome.Instance.Prompts[doc.RootElement.GetProperty("prompt").GetInt32()].Rewards[doc.RootElement.GetProperty("response").GetInt32()];
+            sum += r;
+            sumSquares += r * r;
+        }
+        double mean = sum / draws;
+        double se = Math.Sqrt(Math.Max(sumSquares / draws - mean * mean, 0) / (draws - 1));
+        Assert.True(Math.Abs(mean - outcome.Result.ExpectedRewardOut) <= 4 * se + 1e-9,
+            $"{algorithm}: mean reward {mean} vs expected_reward_out {outcome.Result.ExpectedRewardOut} (SE {se})");
+    }
+
     [Fact]
     public void Dnf_PatternsAreAProbabilityDistribution_AndMeetTheRequestedCoverage()
     {
