@@ -11,9 +11,9 @@ internal static class FrontierCommand
 {
     public static Command Create(CliContext context)
     {
-        var instance = new Option<string>("--instance") { HelpName = "family|file.json", Description = "Instance family (linear, needle, chain) or instance file.", Required = true };
+        var instance = new Option<string>("--instance") { HelpName = "family|file.json", Description = $"Instance family ({string.Join(", ", InstanceCatalog.Families)}) or instance file.", Required = true };
         var parameters = CliSupport.KeyValueOption("--param", "Instance family parameter k=v (repeatable).");
-        var algo = new Option<string>("--algo") { HelpName = "name", Description = "Algorithm: spanner or passive.", Required = true };
+        var algo = new Option<string>("--algo") { HelpName = "name", Description = $"Algorithm: {string.Join(", ", LmExplore.Algorithms.AlgorithmCatalog.Implemented)}.", Required = true };
         var algoParams = CliSupport.KeyValueOption("--algo-param", "Algorithm parameter k=v (repeatable), e.g. --algo-param epsilon=0.008.");
         var seeds = new Option<int>("--seeds") { HelpName = "N", Description = "Seeds 1..N per budget (default 10).", DefaultValueFactory = _ => 10 };
         var delta = new Option<double>("--delta") { Description = "A budget succeeds when at least a (1 − delta) fraction of seeds reach epsilon (default 0.1).", DefaultValueFactory = _ => 0.1 };
