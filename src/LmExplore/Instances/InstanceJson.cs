@@ -47,6 +47,7 @@ public static class InstanceJson
         int d = input.Integer(input.Required(top, R, "featureDim"), "$.featureDim", 1, 1_000_000);
         var theta = new double[d];
         input.Numbers(input.Required(top, R, "theta"), "$.theta", theta, "featureDim");
+        CheckMagnitudes(input, theta, "$.theta");
         var noise = ReadNoise(input, top);
 
         var promptsEl = input.Required(top, R, "prompts");
@@ -76,7 +77,7 @@ public static class InstanceJson
         {
             var t = texts[x];
             prompts[x] = new EnumerablePrompt(weights[x], logProbs[x], features[x], d, theta, t.Any(s => s is not null) ? t : null);
-            CheckRewards(input, prompts[x], JsonInput.Index("$.prompts", x), beta, noise);
+            CheckRewards(input, prompts[x], JsonInput.Index("$.prompts", x), beta, noise, theta);
         }
         return new EnumerableInstance(name, beta, theta, noise, prompts);
     }
@@ -97,7 +98,7 @@ public static class InstanceJson
     {
         var el = input.Required(top, "$", "beta");
         double beta = input.Number(el, "$.beta");
-        if (!(beta > 0)) throw input.Fail("$.beta", $"must be > 0 (got {JsonInput.Show(el)})");
+        if (InstanceLimits.BetaProblem(beta) is string problem) throw input.Fail("$.beta", problem);
         return beta;
     }
 
@@ -165,6 +166,7 @@ public static class InstanceJson
                     if (hasFeatures) throw Dup(input, path, y, "features");
                     hasFeatures = true;
                     input.Numbers(prop.Value, JsonInput.Index(path, y) + ".features", features.AsSpan(y * d, d), "featureDim");
+                    CheckMagnitudes(input, features.AsSpan(y * d, d), JsonInput.Index(path, y) + ".features");
                 }
                 else if (prop.NameEquals("text"))
                 {
@@ -206,13 +208,20 @@ public static class InstanceJson
             for (int i = 0; i < values.Length; i++) values[i] /= sum;
     }
 
-    private static void CheckRewards(JsonInput input, EnumerablePrompt p, string path, double beta, NoiseModel noise)
+    /// <summary>Refuses entries beyond <see cref="InstanceLimits.MaxMagnitude"/>, naming the first one.</summary>
+    internal static void CheckMagnitudes(JsonInput input, ReadOnlySpan<double> values, string path)
     {
+        int i = InstanceLimits.FirstTooLarge(values);
+        if (i >= 0) throw input.Fail(JsonInput.Index(path, i), InstanceLimits.MagnitudeProblem(values[i]));
+    }
+
+    private static void CheckRewards(JsonInput input, EnumerablePrompt p, string path, double beta, NoiseModel noise, double[] theta)
+    {
+        int bad = InstanceLimits.FirstRewardTooLarge(p.FeatureMatrix, theta, beta, out double scale);
+        if (bad >= 0) throw input.Fail(JsonInput.Index(path + ".responses", bad) + ".features", InstanceLimits.RewardProblem(scale, beta));
         var r = p.Rewards;
         for (int y = 0; y < r.Length; y++)
         {
-            if (!double.IsFinite(r[y]) || !double.IsFinite(r[y] / beta))
-                throw input.Fail(JsonInput.Index(path + ".responses", y) + ".features", $"reward ⟨theta, features⟩ = {JsonInput.Fmt(r[y])} is too large for beta = {JsonInput.Fmt(beta)}");
             if (noise.Kind == NoiseKind.Bernoulli && (r[y] < 0 || r[y] > 1))
                 throw input.Fail(JsonInput.Index(path + ".responses", y) + ".features", $"noise kind 'bernoulli' needs rewards in [0,1] (reward ⟨theta, features⟩ = {JsonInput.Fmt(r[y])})");
         }
