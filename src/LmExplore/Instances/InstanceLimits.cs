@@ -69,6 +69,9 @@ public static class InstanceLimits
     {
         int d = theta.Length;
         int n = d == 0 ? 0 : features.Length / d;
+        // Σ_i |θ_i φ_i| ≤ ‖θ‖₁·max|φ|: when that bound passes (the usual case) no row needs a look.
+        double bound = System.Numerics.Tensors.TensorPrimitives.SumOfMagnitudes(theta) * System.Numerics.Tensors.TensorPrimitives.MaxMagnitude(features);
+        if (n > 0 && bound / beta <= MaxRewardOverBeta) { scaleOverBeta = 0; return -1; }
         for (int y = 0; y < n; y++)
         {
             var row = features.Slice(y * d, d);
