@@ -45,7 +45,11 @@ public static class InstanceFile
     {
         if (path.EndsWith(NpzInstance.Extension, StringComparison.OrdinalIgnoreCase))
             return new LoadedInstance(NpzInstance.Read(path, normalize));
-        var (input, doc) = JsonInput.Open(path);
+        // Canonical lmexplore.instance/v1 files take the streaming reader; anything else (other formats, unusual
+        // layout, any error) the strict document reader, which also words every error.
+        if (InstanceJsonFast.TryReadFile(JsonInput.Named(path), path, normalize, Path.GetFileName(path)) is { } fast) return new LoadedInstance(fast);
+        var (input, bytes) = JsonInput.ReadFile(path);
+        var doc = input.Parse(bytes);
         using (doc)
         {
             var root = doc.RootElement;

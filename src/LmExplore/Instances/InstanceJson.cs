@@ -34,8 +34,10 @@ public static class InstanceJson
     /// refProbs that do not sum to 1 instead of rejecting them. Throws <see cref="InputException"/>.</summary>
     public static EnumerableInstance Read(string path, bool normalize = false)
     {
-        var (input, doc) = JsonInput.Open(path);
-        using (doc) return Read(input, doc.RootElement, normalize, Path.GetFileName(path));
+        if (InstanceJsonFast.TryReadFile(JsonInput.Named(path), path, normalize, Path.GetFileName(path)) is { } fast) return fast;
+        var (input, bytes) = JsonInput.ReadFile(path);
+        using var doc = input.Parse(bytes);
+        return Read(input, doc.RootElement, normalize, Path.GetFileName(path));
     }
 
     internal static EnumerableInstance Read(JsonInput input, JsonElement root, bool normalize, string fallbackName)
@@ -134,7 +136,6 @@ public static class InstanceJson
         logProbs = new double[n];
         features = new double[n * d];
         texts = new string?[n];
-        // Σ refProb accumulated in log space so that logRefProb entries far below double range count correctly.
         int y = 0;
         foreach (var r in el.EnumerateArray())
         {
@@ -180,6 +181,14 @@ public static class InstanceJson
             if (!hasFeatures) throw input.Fail(JsonInput.Index(path, y) + ".features", "missing (required field)");
             y++;
         }
+        CheckOrNormalizeLogSum(input, logProbs, path, normalize);
+    }
+
+    /// <summary>Σ refProb = 1 within <see cref="SumTolerance"/>, checked in log space so that logRefProb entries far below
+    /// double range count correctly; rescales instead when <paramref name="normalize"/>.</summary>
+    internal static void CheckOrNormalizeLogSum(JsonInput input, double[] logProbs, string path, bool normalize)
+    {
+        int n = logProbs.Length;
         double logSum = Numerics.LogMath.LogSumExp(logProbs);
         if (Math.Abs(PreciseMath.ExpM1(logSum)) > SumTolerance)
         {
@@ -215,7 +224,7 @@ public static class InstanceJson
         if (i >= 0) throw input.Fail(JsonInput.Index(path, i), InstanceLimits.MagnitudeProblem(values[i]));
     }
 
-    private static void CheckRewards(JsonInput input, EnumerablePrompt p, string path, double beta, NoiseModel noise, double[] theta)
+    internal static void CheckRewards(JsonInput input, EnumerablePrompt p, string path, double beta, NoiseModel noise, double[] theta)
     {
         int bad = InstanceLimits.FirstRewardTooLarge(p.FeatureMatrix, theta, beta, out double scale);
         if (bad >= 0) throw input.Fail(JsonInput.Index(path + ".responses", bad) + ".features", InstanceLimits.RewardProblem(scale, beta));

@@ -121,7 +121,7 @@ public static class NpzInstance
             var lp = new double[n];
             Array.Copy(logRef, (long)x * n, lp, 0, n);
             ToLogProbabilities(lp, hasLog, normalize, path, refName, x, fs.Length == 3);
-            var features = new double[n * d];
+            var features = GC.AllocateUninitializedArray<double>(n * d);   // filled whole by the read below
             Npy.ReadElements(featuresStream, fHeader.Type, features, fWhere);
             CheckFeatures(features, theta, beta, d, path, x, fs.Length == 3);
             list[x] = new EnumerablePrompt(weights[x], lp, features, d, theta);
