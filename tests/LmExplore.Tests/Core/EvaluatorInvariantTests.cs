@@ -202,6 +202,18 @@ public class EvaluatorInvariantTests
     }
 
     [Fact]
+    public void AutoregressiveSummaryObeysTheInvariantsAtLargestBeta()
+    {
+        // chain at β = 1e3 with rewards ≈ 1e-9 printed avg_coverage = 0.9999999999999997 (< 1).
+        var o = CliHarness.Invoke("instance", "inspect", "chain", "--param", "beta=1e3", "--param", "B=1e-9", "--json").SingleJsonObject();
+        double jOpt = o.GetProperty("J_opt").GetDouble(), jRef = o.GetProperty("J_ref").GetDouble(), rMax = o.GetProperty("R_max").GetDouble();
+        Assert.True(jRef <= jOpt && jOpt <= rMax, $"J_ref {jRef:R}, J_opt {jOpt:R}, R_max {rMax:R}");
+        double cCov = o.GetProperty("C_cov").GetDouble(), avg = o.GetProperty("avg_coverage").GetDouble();
+        Assert.True(cCov >= avg && avg >= 1, $"C_cov {cCov:R}, average coverage {avg:R}");
+        Assert.True(o.GetProperty("C_cond").GetDouble() >= 1);
+    }
+
+    [Fact]
     public void SmallestBetaWithRewardsOf100StaysExact()
     {
         // The SPEC corner: needle with R = 100, β = 1e-4 and C_cov = 1e300 asked for (q ≈ 1e-300).
