@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.IO.Compression;
-using System.Numerics.Tensors;
 using LmExplore.Experiments;
 using LmExplore.Numerics;
 
@@ -162,9 +161,9 @@ public static class NpzInstance
     /// <summary>Magnitudes (vectorized fast path, then the first offender) and the reward scale of every response.</summary>
     private static void CheckFeatures(double[] features, double[] theta, double beta, int d, string path, int x, bool perPrompt)
     {
-        if (!(TensorPrimitives.MaxMagnitude<double>(features) <= InstanceLimits.MaxMagnitude))
+        int i = InstanceLimits.FirstTooLarge(features);
+        if (i >= 0)
         {
-            int i = InstanceLimits.FirstTooLarge(features);
             throw new InputException($"{path}: features[{(perPrompt ? $"{x}, " : "")}{i / d}, {i % d}]: {InstanceLimits.MagnitudeProblem(features[i])}");
         }
         int y = InstanceLimits.FirstRewardTooLarge(features, theta, beta, out double scale);
