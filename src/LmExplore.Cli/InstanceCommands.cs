@@ -21,12 +21,12 @@ internal static class InstanceCommands
 
     private static Command CreateExport(CliContext context)
     {
-        var instance = new Option<string>("--instance") { HelpName = "family|file.json", Description = "Instance family (linear, needle), or an instance file to re-export (e.g. with --normalize).", Required = true };
+        var instance = new Option<string>("--instance") { HelpName = "family|file.json|file.npz", Description = "Instance family (linear, needle, chain), or an instance file to re-export (e.g. with --normalize, or to convert between .json and .npz).", Required = true };
         var parameters = CliSupport.KeyValueOption("--param", "Family parameter k=v (repeatable).");
         var seed = CliSupport.SeedOption(required: true, "Instance seed (unsigned 64-bit).");
-        var output = new Option<string>("--out") { HelpName = "inst.json", Description = "Instance file to write (written to a temporary file, then renamed).", Required = true };
+        var output = new Option<string>("--out") { HelpName = "inst.json|inst.npz", Description = "Instance file to write: JSON, or numpy .npz when the name ends in .npz (docs/NPZ.md); written to a temporary file, then renamed.", Required = true };
         var normalize = new Option<bool>("--normalize") { Description = "Rescale weights/probabilities of an input file that do not sum to 1." };
-        var command = new Command("export", "Write an instance as a JSON file (lmexplore.instance/v1, or lmexplore.autoregressive/v1 for chain).") { instance, parameters, seed, output, normalize };
+        var command = new Command("export", "Write an instance as a JSON file (lmexplore.instance/v1, or lmexplore.autoregressive/v1 for chain) or as numpy .npz (enumerable instances).") { instance, parameters, seed, output, normalize };
         command.SetAction(parse => CliSupport.Guard(() =>
         {
             var loaded = InstanceCatalog.CreateAny(parse.GetValue(instance)!, CliSupport.ParseKeyValues(parse.GetValue(parameters), "--param"),
@@ -44,8 +44,8 @@ internal static class InstanceCommands
 
     private static Command CreateInspect(CliContext context)
     {
-        var target = new Argument<string?>("instance") { Description = "Instance file (.json) or family (linear, needle).", Arity = ArgumentArity.ZeroOrOne };
-        var instance = new Option<string?>("--instance") { HelpName = "family|file.json", Description = "Same as the positional argument." };
+        var target = new Argument<string?>("instance") { Description = "Instance file (.json or .npz) or family (linear, needle, chain).", Arity = ArgumentArity.ZeroOrOne };
+        var instance = new Option<string?>("--instance") { HelpName = "family|file.json|file.npz", Description = "Same as the positional argument." };
         var parameters = CliSupport.KeyValueOption("--param", "Family parameter k=v (repeatable).");
         var seed = CliSupport.SeedOption(required: false, "Instance seed for a family (unsigned 64-bit; default 0).");
         var json = new Option<bool>("--json") { Description = "Print exactly one JSON object on stdout." };
