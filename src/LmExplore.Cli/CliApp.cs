@@ -22,6 +22,8 @@ public static class CliApp
         root.Add(RunCommand.Create(context));
         root.Add(InstanceCommands.Create(context));
         foreach (var command in ExperimentCommands.Create()) root.Add(command);
+        root.Add(ReportCommand.Create());
+        root.Add(ExportCommand.Create());
         return root;
     }
 }
