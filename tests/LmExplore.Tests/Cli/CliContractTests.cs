@@ -184,7 +184,7 @@ public class CliContractTests
 
 internal static class CliAssert
 {
-    /// <summary>The run JSON contract of SPEC §5 (plus the documented "diagnostics" object).</summary>
+    /// <summary>The run JSON contract of docs/CLI.md (plus the documented "diagnostics" object).</summary>
     public static readonly string[] SpecKeys =
     [
         "instance", "algorithm", "seed", "beta", "d", "status", "T_data", "T_comp", "T_tokens", "J_opt", "J_ref", "J_out",
