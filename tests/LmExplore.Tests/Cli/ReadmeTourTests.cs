@@ -37,6 +37,18 @@ public class ReadmeTourTests
     }
 
     [Fact]
+    public void ClusterDoc_ShowsTheSbatchFileThatSlurmCheckSubmits_Verbatim()
+    {
+        var repo = RepoRoot();
+        var sbatch = File.ReadAllText(Path.Combine(repo, "scripts", "sweep.sbatch"));
+        var doc = File.ReadAllText(Path.Combine(repo, "docs", "CLUSTER.md"));
+        Assert.Contains("```bash\n" + sbatch + "```", doc);
+        var check = File.ReadAllText(Path.Combine(repo, "scripts", "slurm-check.sh"));
+        Assert.Contains("scripts/sweep.sbatch", check);
+        Assert.Contains("examples/sweep.json", check);
+    }
+
+    [Fact]
     public void TourParser_FindsCommandsStripsCommentsAndRecognizesSlowLines()
     {
         const string readme = """
