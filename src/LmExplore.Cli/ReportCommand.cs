@@ -26,8 +26,11 @@ internal static class ReportCommand
         return command;
     }
 
-    /// <summary>Writes atomically into an existing directory; a missing directory or an unwritable path is bad input.</summary>
-    internal static void WriteFile(string path, string text)
+    /// <summary>Writes UTF-8 text atomically into an existing directory; a missing directory or an unwritable path is bad input.</summary>
+    internal static void WriteFile(string path, string text) => WriteFile(path, new System.Text.UTF8Encoding(false).GetBytes(text));
+
+    /// <summary>Writes bytes atomically into an existing directory; a missing directory or an unwritable path is bad input.</summary>
+    internal static void WriteFile(string path, byte[] bytes)
     {
         if (path.Length == 0) throw new Experiments.InputException("--out needs a file name (got an empty string)");
         if (Directory.Exists(path)) throw new Experiments.InputException($"--out '{path}' is a directory");
@@ -35,7 +38,7 @@ internal static class ReportCommand
         if (!Directory.Exists(directory)) throw new Experiments.InputException($"--out '{path}': directory '{directory}' does not exist");
         try
         {
-            AtomicFile.WriteAllText(path, text);
+            AtomicFile.WriteAllBytes(path, bytes);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {

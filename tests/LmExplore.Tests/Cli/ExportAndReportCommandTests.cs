@@ -80,6 +80,38 @@ public class ExportAndReportCommandTests
     }
 
     [Fact]
+    public async Task Export_Parquet_SameColumnsTypedAndTheSameNumbers()
+    {
+        using var dir = CliHarness.TempDir();
+        var sweep = Sweep(dir);
+        Assert.Equal(0, CliHarness.Invoke("export", sweep, "--out", dir.File("runs.csv")).ExitCode);
+        var r = CliHarness.Invoke("export", sweep, "--format", "parquet", "--out", dir.File("runs.parquet"));
+        Assert.True(r.ExitCode == 0, r.Stderr);
+        var (header, rows) = ParseCsv(File.ReadAllText(dir.File("runs.csv")));
+
+        await using var stream = File.OpenRead(dir.File("runs.parquet"));
+        await using var reader = await Parquet.ParquetReader.CreateAsync(stream);
+        var fields = reader.Schema.GetDataFields();
+        Assert.Equal(header, fields.Select(f => f.Name));
+        Assert.Equal(1, reader.RowGroupCount);
+        using var group = reader.OpenRowGroupReader(0);
+        Assert.Equal(8, group.RowCount);
+
+        var tComp = new long?[8];
+        await group.ReadAsync<long>(fields.Single(f => f.Name == "T_comp"), tComp.AsMemory());
+        Assert.Equal(rows.Select(row => (long?)long.Parse(row[header.IndexOf("T_comp")], CultureInfo.InvariantCulture)), tComp);
+        var sub = new double?[8];
+        await group.ReadAsync<double>(fields.Single(f => f.Name == "suboptimality"), sub.AsMemory());
+        Assert.Equal(rows.Select(row => (double?)double.Parse(row[header.IndexOf("suboptimality")], CultureInfo.InvariantCulture)), sub);
+        var size = new double?[8];
+        await group.ReadAsync<double>(fields.Single(f => f.Name == "diag_spanner_size"), size.AsMemory());
+        Assert.Equal(rows.Select(row => row[header.IndexOf("diag_spanner_size")].Length == 0), size.Select(v => v is null)); // missing → null
+        var status = new string?[8];
+        await group.ReadAsync(fields.Single(f => f.Name == "status"), status.AsMemory());
+        Assert.Equal(rows.Select(row => row[header.IndexOf("status")]), status);
+    }
+
+    [Fact]
     public void Export_RunOutLines_WithoutKeysOrParams()
     {
         using var dir = CliHarness.TempDir();
@@ -134,6 +166,7 @@ public class ExportAndReportCommandTests
         CliHarness.Invoke("report", empty).AssertBadInput("no runs");
         var sweep = Sweep(dir);
         CliHarness.Invoke("export", sweep, "--format", "xlsx", "--out", dir.File("x.csv")).AssertBadInput("unknown format");
+        CliHarness.Invoke("export", sweep, "--format", "parquet", "--out", dir.File("no/such/dir/x.parquet")).AssertBadInput("missing output directory (parquet)");
         CliHarness.Invoke("export", sweep, "--out", dir.File("no/such/dir/x.csv")).AssertBadInput("missing output directory");
         CliHarness.Invoke("report", sweep, "--out", dir.Path).AssertBadInput("output is a directory");
         Assert.False(File.Exists(dir.File("x.csv")));

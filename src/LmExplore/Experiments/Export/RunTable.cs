@@ -4,7 +4,10 @@ using LmExplore.Experiments.Sweeps;
 
 namespace LmExplore.Experiments.Export;
 
-/// <summary>A column of a <see cref="RunTable"/>: numeric columns hold <see cref="double"/> cells, text columns strings; null is missing.</summary>
+/// <summary>
+/// A column of a <see cref="RunTable"/>: numeric columns hold <see cref="double"/> cells (<see cref="long"/> for
+/// counts, <see cref="ulong"/> for seeds, so they stay exact), text columns strings; null is missing.
+/// </summary>
 /// <param name="Name">Column name.</param>
 /// <param name="Numeric">True when every present cell is a number.</param>
 /// <param name="Cells">One cell per run.</param>
@@ -46,11 +49,11 @@ public sealed class RunTable
         // Seeds are 64-bit unsigned: kept exact as integers, not rounded through double.
         columns.Add(new RunColumn("seed", true, records.Select(r => (object?)r.Result.Seed).ToList()));
         columns.Add(Number("beta", records.Select(r => r.Result.Beta)));
-        columns.Add(Number("d", records.Select(r => (double)r.Result.D)));
+        columns.Add(Count("d", records.Select(r => (long)r.Result.D)));
         columns.Add(Text("status", records.Select(r => r.Result.Status)));
-        columns.Add(Number("T_data", records.Select(r => (double)r.Result.TData)));
-        columns.Add(Number("T_comp", records.Select(r => (double)r.Result.TComp)));
-        columns.Add(Number("T_tokens", records.Select(r => (double)r.Result.TTokens)));
+        columns.Add(Count("T_data", records.Select(r => r.Result.TData)));
+        columns.Add(Count("T_comp", records.Select(r => r.Result.TComp)));
+        columns.Add(Count("T_tokens", records.Select(r => r.Result.TTokens)));
         columns.Add(Number("J_opt", records.Select(r => r.Result.JOpt)));
         columns.Add(Number("J_ref", records.Select(r => r.Result.JRef)));
         columns.Add(Number("J_out", records.Select(r => r.Result.JOut)));
@@ -89,6 +92,7 @@ public sealed class RunTable
     {
         null => "",
         double d => FormatNumber(d),
+        long l => l.ToString(CultureInfo.InvariantCulture),
         ulong u => u.ToString(CultureInfo.InvariantCulture),
         string s => CsvField(s),
         _ => CsvField(Convert.ToString(value, CultureInfo.InvariantCulture) ?? ""),
@@ -100,6 +104,8 @@ public sealed class RunTable
 
     /// <summary>Quotes a CSV field when it holds a comma, a quote or a line break.</summary>
     public static string CsvField(string s) => s.IndexOfAny([',', '"', '\n', '\r']) >= 0 ? "\"" + s.Replace("\"", "\"\"") + "\"" : s;
+
+    private static RunColumn Count(string name, IEnumerable<long> values) => new(name, true, values.Select(v => (object?)v).ToList());
 
     private static RunColumn Text(string name, IEnumerable<string?> values) => new(name, false, values.Select(v => (object?)v).ToList());
 
