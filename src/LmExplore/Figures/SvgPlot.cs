@@ -36,7 +36,7 @@ public sealed record LinePlot(string Id, string Title, Axis X, Axis Y, IReadOnly
 
 /// <summary>
 /// A small SVG writer for line plots: linear or log-10 axes with readable ticks (decades labelled,
-/// minor ticks at 2…9, one label notation per axis), one colour and marker per series from the Okabe–Ito
+/// minor ticks at 2…9, every log-axis label a power of ten), one colour and marker per series from the Okabe–Ito
 /// colour-blind-safe palette, median line with a faint band whose edges are dashed (overlapping bands stay
 /// distinguishable), markers never clipped by the frame, legend, axis titles and a title. Output is standalone SVG 1.1
 /// (xmlns, viewBox, escaped text, invariant-culture numbers), so it opens in a browser and can be
@@ -263,19 +263,18 @@ public static class SvgPlot
             var ticks = new List<Tick>();
             double span = hi - lo;
             int labelEvery = span > 12 ? 3 : span > 7 ? 2 : 1;
-            // One notation per axis: plain numbers when every decade of the axis is between 0.01 and 10000,
-            // otherwise powers of ten throughout (never "10000" next to "10⁵").
-            bool powers = Math.Floor(lo + 1e-9) < -2 || Math.Ceiling(hi - 1e-9) > 4;
+            // One notation on every log axis: powers of ten (never "10000" next to "10⁵", nor a plain axis beside a
+            // powers-of-ten axis in the same figure).
             for (int k = (int)Math.Floor(lo); k <= (int)Math.Ceiling(hi); k++)
             {
                 double decade = Math.Pow(10, k);
                 if (k >= lo - 1e-9 && k <= hi + 1e-9)
-                    ticks.Add(new Tick(decade, true, k % labelEvery == 0 ? (powers ? PowerLabel(k) : PlainNumber(decade)) : null));
+                    ticks.Add(new Tick(decade, true, k % labelEvery == 0 ? PowerLabel(k) : null));
                 for (int m = 2; m <= 9; m++)
                 {
                     double v = m * decade, lv = Math.Log10(v);
                     if (lv < lo - 1e-9 || lv > hi + 1e-9) continue;
-                    string? label = span <= 1.5 && m is 2 or 5 ? (powers ? $"{m}×{PowerLabel(k)}" : PlainNumber(v)) : null;
+                    string? label = span <= 1.5 && m is 2 or 5 ? $"{m}×{PowerLabel(k)}" : null;
                     ticks.Add(new Tick(v, false, label));
                 }
             }
@@ -312,7 +311,5 @@ public static class SvgPlot
 
         /// <summary>10 with a superscript exponent (a true minus sign for negative ones).</summary>
         private static string PowerLabel(int k) => $"10<tspan dy=\"-6\" font-size=\"9\">{Esc(k.ToString(Inv).Replace('-', '−'))}</tspan>";
-
-        private static string PlainNumber(double v) => Esc(v.ToString("0.######", Inv));
     }
 }
