@@ -47,8 +47,8 @@ public static class SvgPlot
     /// <summary>Okabe &amp; Ito (2008) colour-blind-safe palette, without yellow first (weak on white).</summary>
     public static readonly string[] Palette = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#F0E442"];
 
-    private const double Width = 760, Height = 460;
-    private const double Left = 78, Right = 200, Top = 44, Bottom = 62;
+    private const double BaseWidth = 760, BaseHeight = 460;
+    private const double Left = 78, MinRight = 200, Top = 44, Bottom = 62;
     /// <summary>Gap in pixels between the frame and the ends of the data range (larger than any marker's radius).</summary>
     public const double Pad = 8;
     /// <summary>Fill opacity of a 10–90 % band: low, so that overlapping bands of two series stay distinguishable (their edges are dashed lines).</summary>
@@ -63,6 +63,12 @@ public static class SvgPlot
         var xs = plot.Series.SelectMany(s => s.X).Concat(refs.Where(r => r.Vertical).Select(r => r.Value));
         var ys = plot.Series.SelectMany(s => s.Y.Concat(s.Lo ?? []).Concat(s.Hi ?? [])).Concat(refs.Where(r => !r.Vertical).Select(r => r.Value));
         // The data range maps to the frame inset by Pad, so markers at the range ends are drawn whole, inside the frame.
+        // The legend column widens for long names and the figure grows taller for many series: legend text is never cut.
+        int longest = plot.Series.Count == 0 ? 0 : plot.Series.Max(s => s.Name.Length);
+        double Right = Math.Max(MinRight, 62 + 7.2 * longest);
+        double Width = BaseWidth - MinRight + Right;
+        int noteLines = plot.BandNote?.Split("; ").Length ?? 0;
+        double Height = Math.Max(BaseHeight, Top + 8 + 22 * plot.Series.Count + 13 * noteLines + 16);
         var xScale = Scale.Fit(plot.X, xs, Left + Pad, Width - Right - Pad);
         var yScale = Scale.Fit(plot.Y, ys, Height - Bottom - Pad, Top + Pad);
 

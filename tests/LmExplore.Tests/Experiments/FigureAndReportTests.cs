@@ -109,6 +109,22 @@ public class FigureTests
         Assert.Equal(2, edges.Count(e => (string?)e.Attribute("stroke") == SvgPlot.Palette[1]));
     }
 
+    [Fact]
+    public void Legend_WidensForLongNames_AndTheFigureGrowsForManySeries()
+    {
+        var many = Enumerable.Range(0, 20).Select(i => new Series($"spanner (compFactor={i * 1000.5}, lambda=0.01)", [1, 10], [i + 1, i + 2])).ToList();
+        var root = XDocument.Parse(SvgPlot.Render(new LinePlot("l", "legend", new Axis("x"), new Axis("y"), many, BandNote: "line: median; band: 10–90 %"))).Root!;
+        double width = D(root, "width"), height = D(root, "height");
+        var legend = root.Descendants(Svg + "g").Single(g => (string?)g.Attribute("class") == "legend").Elements(Svg + "text").ToList();
+        Assert.Equal(22, legend.Count);
+        // ≈ 7 px per character at 12 px: every name ends inside the figure, every line sits above its bottom.
+        Assert.All(legend.Take(20), t => Assert.True(D(t, "x") + 7 * t.Value.Length <= width, $"'{t.Value}' is cut at width {width}"));
+        Assert.All(legend, t => Assert.True(D(t, "y") <= height - 4, $"'{t.Value}' is below the figure"));
+        var small = XDocument.Parse(SvgPlot.Render(new LinePlot("s", "s", new Axis("x"), new Axis("y"), [new Series("a", [1, 10], [1, 2])]))).Root!;
+        Assert.Equal(760, D(small, "width"));
+        Assert.Equal(460, D(small, "height"));
+    }
+
     private static double D(XElement e, string attribute) => double.Parse((string)e.Attribute(attribute)!, CultureInfo.InvariantCulture);
 
     private static (double X0, double Y0, double X1, double Y1) Bounds(XElement shape)

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using LmExplore.Experiments.Reproduce;
+using LmExplore.Experiments.Sweeps;
 using LmExplore.Figures;
 
 namespace LmExplore.Experiments.Export;
@@ -24,21 +25,40 @@ public static class SweepReport
             .Where(k => records.Select(r => r.Settings.GetValueOrDefault(k, "")).Distinct().Count() > 1)
             .OrderBy(AxisPreference).ThenBy(k => k, StringComparer.Ordinal).ToList();
         string? xName = varying.FirstOrDefault(k => records.All(r => Number(r.Settings.GetValueOrDefault(k)) is not null));
-        // A setting splits the lines only if it varies among runs of one label at one x (a budget proportional to x does not).
-        string LabelOf(Sweeps.SweepRecord r) => r.Settings.GetValueOrDefault("label") ?? r.Result.Algorithm;
-        var splitBy = varying.Where(k => k != xName && records
-            .GroupBy(r => (LabelOf(r), xName is null ? "" : r.Settings[xName]))
-            .Any(g => g.Select(r => r.Settings.GetValueOrDefault(k, "")).Distinct().Count() > 1)).ToList();
+        // A setting splits the lines only if it still varies among runs of one label at one x once the settings
+        // already splitting are fixed: a budget proportional to x, or to a variable that splits, adds no line.
+        string LabelOf(SweepRecord r) => r.Settings.GetValueOrDefault("label") ?? r.Result.Algorithm;
+        var splitBy = new List<string>();
+        foreach (var k in varying.Where(k => k != xName))
+        {
+            bool varies = records
+                .GroupBy(r => string.Join("|", new[] { LabelOf(r), xName is null ? "" : r.Settings[xName] }
+                    .Concat(splitBy.Select(s => r.Settings.GetValueOrDefault(s, "")))))
+                .Any(g => g.Select(r => r.Settings.GetValueOrDefault(k, "")).Distinct().Count() > 1);
+            if (varies) splitBy.Add(k);
+        }
 
         // Groups: one per series (label + other varying settings) and x value.
-        string SeriesOf(Sweeps.SweepRecord r)
+        string SeriesOf(SweepRecord r)
         {
             string label = LabelOf(r);
             return splitBy.Count == 0 ? label : label + " (" + string.Join(", ", splitBy.Select(k => $"{Short(k)}={r.Settings.GetValueOrDefault(k, "–")}")) + ")";
         }
-        double XOf(Sweeps.SweepRecord r) => xName is null ? double.NaN : Number(r.Settings[xName])!.Value;
+        double XOf(SweepRecord r) => xName is null ? double.NaN : Number(r.Settings[xName])!.Value;
+        // Series in label order, then by the numeric value of each splitting setting (0.3 before 3 before 30).
+        var order = Comparer<SweepRecord>.Create((a, b) =>
+        {
+            int c = string.CompareOrdinal(LabelOf(a), LabelOf(b));
+            foreach (var k in splitBy)
+            {
+                if (c != 0) return c;
+                string va = a.Settings.GetValueOrDefault(k, ""), vb = b.Settings.GetValueOrDefault(k, "");
+                c = Number(va) is double na && Number(vb) is double nb ? na.CompareTo(nb) : string.CompareOrdinal(va, vb);
+            }
+            return c;
+        });
         var groups = records.GroupBy(r => (Series: SeriesOf(r), X: XOf(r)))
-            .OrderBy(g => g.Key.Series, StringComparer.Ordinal).ThenBy(g => g.Key.X).ToList();
+            .OrderBy(g => g.First(), order).ThenBy(g => g.Key.X).ToList();
         var seriesNames = groups.Select(g => g.Key.Series).Distinct().ToList();
 
         var sb = new StringBuilder();
@@ -89,7 +109,7 @@ public static class SweepReport
         foreach (var g in groups)
         {
             var row = new List<string> { g.Key.Series };
-            if (xName is not null) row.Add(Sweeps.SweepConfig.FormatNumber(g.Key.X)); // the grid value as written in the config
+            if (xName is not null) row.Add(SweepConfig.FormatNumber(g.Key.X)); // the grid value as written in the config
             var results = g.Select(r => r.Result).ToList();
             row.Add(results.Count.ToString(CultureInfo.InvariantCulture));
             row.Add($"{results.Count(r => r.Status == "ok")}/{results.Count(r => r.Status == "budget_exhausted")}/{results.Count(r => r.Status == "error")}");
