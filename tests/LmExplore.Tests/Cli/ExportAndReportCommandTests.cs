@@ -112,6 +112,27 @@ public class ExportAndReportCommandTests
     }
 
     [Fact]
+    public void ResultColumns_FollowTheJson_IntervalsSplit_BooleansAndIntegersKeptExact()
+    {
+        // Fields a newer result may carry: an interval, a boolean, a label; a seed beyond int64.
+        var columns = LmExplore.Experiments.Export.RunTable.ResultColumns(
+        [
+            """{"seed":18446744073709551615,"T_data":3,"suboptimality":0.5,"suboptimality_ci":[0.25,0.75],"reached_epsilon":true,"evaluation":"monte_carlo","C_cond":null}""",
+            """{"seed":7,"T_data":4,"suboptimality":1,"suboptimality_ci":null,"reached_epsilon":false,"evaluation":"exact","C_cond":null}""",
+        ]);
+        Assert.Equal(["seed", "T_data", "suboptimality", "suboptimality_ci_lo", "suboptimality_ci_hi", "reached_epsilon", "evaluation", "C_cond"], columns.Select(c => c.Name));
+        var byName = columns.ToDictionary(c => c.Name);
+        Assert.Equal([18446744073709551615UL, 7UL], byName["seed"].Cells.Cast<ulong>());
+        Assert.Equal([3L, 4L], byName["T_data"].Cells.Cast<long>());
+        Assert.Equal([0.5, 1.0], byName["suboptimality"].Cells.Cast<double>());
+        Assert.Equal([0.25, null], byName["suboptimality_ci_lo"].Cells);
+        Assert.Equal([true, false], byName["reached_epsilon"].Cells.Cast<bool>());
+        Assert.False(byName["evaluation"].Numeric);
+        Assert.True(byName["C_cond"].Numeric);
+        Assert.All(byName["C_cond"].Cells, Assert.Null);
+    }
+
+    [Fact]
     public void Export_RunOutLines_WithoutKeysOrParams()
     {
         using var dir = CliHarness.TempDir();

@@ -1,12 +1,14 @@
 using System.Globalization;
 using System.Text;
+using System.Text.Json;
 using LmExplore.Experiments.Sweeps;
 
 namespace LmExplore.Experiments.Export;
 
 /// <summary>
 /// A column of a <see cref="RunTable"/>: numeric columns hold <see cref="double"/> cells (<see cref="long"/> for
-/// counts, <see cref="ulong"/> for seeds, so they stay exact), text columns strings; null is missing.
+/// integers such as counts, <see cref="ulong"/> for seeds beyond int64, so they stay exact); other columns hold
+/// strings or <see cref="bool"/>s; null is missing.
 /// </summary>
 /// <param name="Name">Column name.</param>
 /// <param name="Numeric">True when every present cell is a number.</param>
@@ -16,7 +18,8 @@ public sealed record RunColumn(string Name, bool Numeric, IReadOnlyList<object?>
 /// <summary>
 /// Runs as one flat, typed table (bsuite style: one row per run, loads into a data frame in one call):
 /// <c>key</c>; every setting as <c>param_&lt;name&gt;</c> (e.g. <c>param_instance.ccov</c>); the fields of
-/// <c>run --json</c>; every diagnostics key as <c>diag_&lt;key&gt;</c>. A setting column is numeric when all its
+/// <c>run --json</c> in their order (an array field as <c>_lo</c>/<c>_hi</c> or <c>_0</c>, <c>_1</c>, …);
+/// every diagnostics key as <c>diag_&lt;key&gt;</c>. A setting column is numeric when all its
 /// values are numbers. Missing values (a diagnostic one algorithm does not report, NaN) are null.
 /// </summary>
 public sealed class RunTable
@@ -44,24 +47,9 @@ public sealed class RunTable
             bool numeric = values.All(v => v is null) || values.Zip(numbers).All(p => p.First is null || p.Second is not null);
             columns.Add(numeric ? Number("param_" + name, numbers) : Text("param_" + name, values));
         }
-        columns.Add(Text("instance", records.Select(r => r.Result.Instance)));
-        columns.Add(Text("algorithm", records.Select(r => r.Result.Algorithm)));
-        // Seeds are 64-bit unsigned: kept exact as integers, not rounded through double.
-        columns.Add(new RunColumn("seed", true, records.Select(r => (object?)r.Result.Seed).ToList()));
-        columns.Add(Number("beta", records.Select(r => r.Result.Beta)));
-        columns.Add(Count("d", records.Select(r => (long)r.Result.D)));
-        columns.Add(Text("status", records.Select(r => r.Result.Status)));
-        columns.Add(Count("T_data", records.Select(r => r.Result.TData)));
-        columns.Add(Count("T_comp", records.Select(r => r.Result.TComp)));
-        columns.Add(Count("T_tokens", records.Select(r => r.Result.TTokens)));
-        columns.Add(Number("J_opt", records.Select(r => r.Result.JOpt)));
-        columns.Add(Number("J_ref", records.Select(r => r.Result.JRef)));
-        columns.Add(Number("J_out", records.Select(r => r.Result.JOut)));
-        columns.Add(Number("suboptimality", records.Select(r => r.Result.Suboptimality)));
-        columns.Add(Number("output_sample_cost", records.Select(r => r.Result.OutputSampleCost)));
-        columns.Add(Number("C_cov", records.Select(r => r.Result.CCov)));
-        columns.Add(Number("C_cond", records.Select(r => r.Result.CCond ?? double.NaN)));
-        columns.Add(Number("wall_seconds", records.Select(r => r.Result.WallSeconds)));
+        // The result's fields come from its JSON form (RunResultJson), in that order: a field added to the result
+        // becomes a column without a change here.
+        columns.AddRange(ResultColumns(records.Select(r => RunResultJson.Serialize(r.Result)).ToList()));
         foreach (var key in records.SelectMany(r => r.Result.Diagnostics.Keys).Distinct().Order(StringComparer.Ordinal))
             columns.Add(Number("diag_" + key, records.Select(r => r.Result.Diagnostics.TryGetValue(key, out var v) ? v : double.NaN)));
         return new RunTable(columns, records.Count);
@@ -93,6 +81,7 @@ public sealed class RunTable
         null => "",
         double d => FormatNumber(d),
         long l => l.ToString(CultureInfo.InvariantCulture),
+        bool b => b ? "true" : "false",
         ulong u => u.ToString(CultureInfo.InvariantCulture),
         string s => CsvField(s),
         _ => CsvField(Convert.ToString(value, CultureInfo.InvariantCulture) ?? ""),
@@ -105,7 +94,58 @@ public sealed class RunTable
     /// <summary>Quotes a CSV field when it holds a comma, a quote or a line break.</summary>
     public static string CsvField(string s) => s.IndexOfAny([',', '"', '\n', '\r']) >= 0 ? "\"" + s.Replace("\"", "\"\"") + "\"" : s;
 
-    private static RunColumn Count(string name, IEnumerable<long> values) => new(name, true, values.Select(v => (object?)v).ToList());
+    /// <summary>The columns of the top-level fields (all but <c>diagnostics</c>) of JSON result objects, one per object.</summary>
+    internal static List<RunColumn> ResultColumns(IReadOnlyList<string> resultJson)
+    {
+        var columns = new List<RunColumn>();
+        var results = resultJson.Select(j => JsonDocument.Parse(j)).ToList();
+        try
+        {
+            var names = new List<string>();
+            foreach (var doc in results)
+                foreach (var p in doc.RootElement.EnumerateObject())
+                    if (p.Name != "diagnostics" && !names.Contains(p.Name)) names.Add(p.Name);
+            foreach (var name in names)
+            {
+                var cells = results.Select(d => d.RootElement.TryGetProperty(name, out var e) && e.ValueKind != JsonValueKind.Null ? e : (JsonElement?)null).ToList();
+                int width = cells.Max(c => c is { ValueKind: JsonValueKind.Array } a ? a.GetArrayLength() : 0);
+                if (width == 0) { columns.Add(FromJson(name, cells)); continue; }
+                // An array field (an interval such as suboptimality_ci = [lo, hi]) becomes one column per element.
+                for (int i = 0; i < width; i++)
+                {
+                    string suffix = width == 2 ? (i == 0 ? "_lo" : "_hi") : "_" + i.ToString(CultureInfo.InvariantCulture);
+                    columns.Add(FromJson(name + suffix, cells.Select(c => c is { ValueKind: JsonValueKind.Array } a && i < a.GetArrayLength() ? a[i] : (JsonElement?)null)));
+                }
+            }
+            return columns;
+        }
+        finally
+        {
+            foreach (var doc in results) doc.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// A column from JSON values (null: missing): integers stay exact (int64, or uint64 beyond its range), other
+    /// numbers are doubles, booleans stay booleans (a text column, <c>true</c>/<c>false</c>), anything else is text.
+    /// </summary>
+    private static RunColumn FromJson(string name, IEnumerable<JsonElement?> values)
+    {
+        var cells = values.ToList();
+        var present = cells.Where(c => c is not null).Select(c => c!.Value).ToList();
+        if (present.All(e => e.ValueKind == JsonValueKind.Number))
+        {
+            bool integral = present.All(e => e.GetRawText().IndexOfAny(['.', 'e', 'E']) < 0);
+            if (integral && present.All(e => e.TryGetInt64(out _)))
+                return new RunColumn(name, true, cells.Select(c => c is { } e ? (object?)e.GetInt64() : null).ToList());
+            if (integral && present.All(e => e.TryGetUInt64(out _)))
+                return new RunColumn(name, true, cells.Select(c => c is { } e ? (object?)e.GetUInt64() : null).ToList());
+            return new RunColumn(name, true, cells.Select(c => c is { } e ? (object?)e.GetDouble() : null).ToList());
+        }
+        if (present.All(e => e.ValueKind is JsonValueKind.True or JsonValueKind.False))
+            return new RunColumn(name, false, cells.Select(c => c is { } e ? (object?)(e.ValueKind == JsonValueKind.True) : null).ToList());
+        return new RunColumn(name, false, cells.Select(c => c is { } e ? (object?)(e.ValueKind == JsonValueKind.String ? e.GetString() : e.GetRawText()) : null).ToList());
+    }
 
     private static RunColumn Text(string name, IEnumerable<string?> values) => new(name, false, values.Select(v => (object?)v).ToList());
 

@@ -5,7 +5,8 @@ namespace LmExplore.Experiments.Export;
 
 /// <summary>
 /// Writes a <see cref="RunTable"/> as Apache Parquet (Parquet.Net), one row group: the same columns as the CSV,
-/// typed — counts as nullable int64, seeds as uint64, other numbers as nullable double, text as nullable strings.
+/// typed — integers as nullable int64 (uint64 for seeds beyond its range), other numbers as nullable double,
+/// booleans as booleans, text as nullable strings.
 /// </summary>
 public static class RunTableParquet
 {
@@ -35,6 +36,9 @@ public static class RunTableParquet
                 case DataField<long?> f:
                     await group.WriteAsync<long>(f, cells.Select(c => c is long l ? l : (long?)null).ToArray(), cancellationToken: cancellationToken);
                     break;
+                case DataField<bool?> f:
+                    await group.WriteAsync<bool>(f, cells.Select(c => c is bool b ? b : (bool?)null).ToArray(), cancellationToken: cancellationToken);
+                    break;
                 case DataField<double?> f:
                     await group.WriteAsync<double>(f, cells.Select(c => c switch { double d => d, long l => l, _ => (double?)null }).ToArray(), cancellationToken: cancellationToken);
                     break;
@@ -47,7 +51,9 @@ public static class RunTableParquet
 
     private static DataField FieldOf(RunColumn column)
     {
-        if (!column.Numeric) return new DataField<string>(column.Name, true);
+        if (!column.Numeric)
+            return column.Cells.Any(c => c is bool) && column.Cells.All(c => c is null or bool)
+                ? new DataField<bool?>(column.Name, true) : new DataField<string>(column.Name, true);
         var present = column.Cells.Where(c => c is not null).ToList();
         if (present.Count > 0 && present.All(c => c is ulong)) return new DataField<ulong?>(column.Name, true);
         if (present.Count > 0 && present.All(c => c is long)) return new DataField<long?>(column.Name, true);
