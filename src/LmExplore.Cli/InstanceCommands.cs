@@ -21,7 +21,7 @@ internal static class InstanceCommands
 
     private static Command CreateExport(CliContext context)
     {
-        var instance = new Option<string>("--instance") { HelpName = "family|file.json", Description = "Instance family (linear, needle), or an instance file to re-export (e.g. with --normalize).", Required = true };
+        var instance = new Option<string>("--instance") { HelpName = "family|file.json", Description = $"Instance family ({string.Join(", ", InstanceCatalog.Families)}), or an instance file to re-export (e.g. with --normalize).", Required = true };
         var parameters = CliSupport.KeyValueOption("--param", "Family parameter k=v (repeatable).");
         var seed = CliSupport.SeedOption(required: true, "Instance seed (unsigned 64-bit).");
         var output = new Option<string>("--out") { HelpName = "inst.json", Description = "Instance file to write (written to a temporary file, then renamed).", Required = true };
@@ -44,7 +44,7 @@ internal static class InstanceCommands
 
     private static Command CreateInspect(CliContext context)
     {
-        var target = new Argument<string?>("instance") { Description = "Instance file (.json) or family (linear, needle).", Arity = ArgumentArity.ZeroOrOne };
+        var target = new Argument<string?>("instance") { Description = $"Instance file (.json) or family ({string.Join(", ", InstanceCatalog.Families)}).", Arity = ArgumentArity.ZeroOrOne };
         var instance = new Option<string?>("--instance") { HelpName = "family|file.json", Description = "Same as the positional argument." };
         var parameters = CliSupport.KeyValueOption("--param", "Family parameter k=v (repeatable).");
         var seed = CliSupport.SeedOption(required: false, "Instance seed for a family (unsigned 64-bit; default 0).");

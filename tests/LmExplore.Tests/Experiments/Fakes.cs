@@ -36,7 +36,8 @@ internal static class Fakes
         }
         double sub = ok ? 1e-3 : 0.3;
         return new RunResult("needle(fake)", r.Algorithm, r.Seed, 0.1, 4, ok ? "ok" : "budget_exhausted", tData, tComp, 0,
-            1.0, 0.2, 1.0 - sub, sub, 2.5, ccov, null, 0.001 * rng.NextDouble(), new Dictionary<string, double> { ["jitter"] = jitter });
+            1.0, 0.2, 1.0 - sub, sub, null, null, sub, 0.9, 0.01, ok, "exact", 2.5, ccov, null, 0.001 * rng.NextDouble(),
+            new Dictionary<string, double> { ["jitter"] = jitter });
     }
 
     /// <summary>A small sweep config (2 C_cov × (spanner + passive with a 3-point data grid) × seeds).</summary>
