@@ -6,7 +6,7 @@ using LmExplore.Policies;
 namespace LmExplore.Evaluation;
 
 /// <summary>
-/// Exact evaluation on enumerable instances (SPEC §1), in log space throughout so that β = 1e-4 with
+/// Exact evaluation on enumerable instances (docs/FRAMEWORK.md), in log space throughout so that β = 1e-4 with
 /// rewards of size 100 stays finite:
 /// J_β(π) = E_x[E_π r* − β·KL(π‖π_ref)], J_β(π*) = β·E_x log Z(x), C_cov(π*) = max_{x,y} π*/π_ref.
 /// </summary>

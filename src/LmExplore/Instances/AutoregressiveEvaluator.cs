@@ -5,7 +5,7 @@ namespace LmExplore.Evaluation;
 
 /// <summary>
 /// Exact evaluation of an <see cref="AutoregressiveInstance"/> by dynamic programming over (h, s) — cost
-/// O(H·S·V), for V^H far beyond enumeration (SPEC §3.3, §4 chain). Rewards are additive over tokens,
+/// O(H·S·V), for V^H far beyond enumeration (docs/FRAMEWORK.md, the chain family). Rewards are additive over tokens,
 /// so the soft values are, in units of β (L = V/β, log space throughout):
 /// <code>
 /// L_H(s) = 0,   L_{h−1}(s) = log Σ_a π_ref(a|s)·exp(r(s,a)/β + L_h(T(s,a)))

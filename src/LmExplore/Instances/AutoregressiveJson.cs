@@ -7,7 +7,7 @@ using LmExplore.Experiments;
 namespace LmExplore.Instances;
 
 /// <summary>
-/// Reads and writes the <c>lmexplore.autoregressive/v1</c> format (SPEC §4):
+/// Reads and writes the <c>lmexplore.autoregressive/v1</c> format (docs/FORMATS.md):
 /// <code>
 /// { "format": "lmexplore.autoregressive/v1", "name": "optional", "beta": 0.1, "horizon": 8, "vocab": 2,
 ///   "states": 3, "featureDim": 2, "theta": [1.0, 0.0], "noise": { "kind": "none" },

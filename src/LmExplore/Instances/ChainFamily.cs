@@ -5,7 +5,7 @@ using LmExplore.Numerics;
 namespace LmExplore.Instances;
 
 /// <summary>
-/// The <c>chain</c> family (SPEC §4, claim 4): a random autoregressive instance with a finite Markov state.
+/// The <c>chain</c> family (docs/FRAMEWORK.md, claim 4): a random autoregressive instance with a finite Markov state.
 /// Tokens a ∈ [0, V), horizon H, states S; transitions T(s,a) uniform at random; π_ref(·|s) Zipf-like
 /// (p_k ∝ 1/k^zipf, random order per state); token features ψ(s,a) random directions of norm <c>psi</c>;
 /// θ* uniform on the sphere of radius B. The reward is r* = Σ_h ⟨θ*, ψ(s_{h−1}, a_h)⟩, so per-token log

@@ -7,7 +7,7 @@ using LmExplore.Experiments;
 namespace LmExplore.Instances;
 
 /// <summary>
-/// Reads and writes the <c>lmexplore.instance/v1</c> format (SPEC §4):
+/// Reads and writes the <c>lmexplore.instance/v1</c> format (docs/FORMATS.md):
 /// <code>
 /// { "format": "lmexplore.instance/v1", "name": "optional", "beta": 0.1, "featureDim": 3, "theta": [..],
 ///   "noise": { "kind": "gaussian", "sigma": 0.1 },
@@ -23,7 +23,7 @@ public static class InstanceJson
     /// <summary>The format tag of this format.</summary>
     public const string Format = "lmexplore.instance/v1";
 
-    /// <summary>Tolerance on Σ weights and Σ refProbs per prompt (SPEC §4).</summary>
+    /// <summary>Tolerance on Σ weights and Σ refProbs per prompt (docs/FORMATS.md).</summary>
     public const double SumTolerance = 1e-9;
 
     private static readonly string[] TopKeys = ["format", "name", "beta", "featureDim", "theta", "noise", "prompts"];

@@ -10,26 +10,26 @@ namespace LmExplore.Instances;
 /// <remarks>
 /// Why these numbers:
 /// <list type="bullet">
-/// <item>β ∈ [<see cref="MinBeta"/>, <see cref="MaxBeta"/>] is the SPEC §8 range. Outside it the evaluation breaks
+/// <item>β ∈ [<see cref="MinBeta"/>, <see cref="MaxBeta"/>] is the supported range (docs/FRAMEWORK.md). Outside it the evaluation breaks
 /// in both directions: β = 1e20 makes every r/β ≈ 1e-20, below the rounding of log Z (J_opt came out below J_ref),
 /// and β = 1e-300 makes r/β ≈ 1e300, which swallows log π_ref (C_cov came out 1).</item>
 /// <item>Σ_i |θ_i·φ_i| / β ≤ <see cref="MaxRewardOverBeta"/> for every response. It bounds |r|/β, so log Z,
 /// log π*/π_ref and log C_cov ≤ 2·R_max/β stay finite in log space, and it bounds the rounding of r/β by
 /// d·2⁻⁵³·10⁸ (≈ 10⁻⁸·d, typically √d times less): π*/π_ref keeps about 8 significant digits and log π_ref down to
-/// −690 (masses of 1e-300) still registers next to r/β. The SPEC corner (R_max = 100, β = 1e-4) is 10⁶, 100× inside.
+/// −690 (masses of 1e-300) still registers next to r/β. The supported corner (R_max = 100, β = 1e-4) is 10⁶, 100× inside.
 /// Using Σ|θ_i φ_i| rather than |⟨θ,φ⟩| also refuses huge terms that cancel to a small, meaningless reward.</item>
 /// <item>|θ_i|, |φ_i| ≤ <see cref="MaxMagnitude"/>: learners accumulate φφᵀ over many samples; 10¹² keeps those
 /// sums (≤ 10²⁴ per sample) far from overflow.</item>
 /// </list>
-/// C_cov itself may still exceed a double (e^{2·10⁶} at the SPEC corner); it is then reported through its
+/// C_cov itself may still exceed a double (e^{2·10⁶} at that corner); it is then reported through its
 /// logarithm, which is always finite.
 /// </remarks>
 public static class InstanceLimits
 {
-    /// <summary>Smallest accepted β (SPEC §8).</summary>
+    /// <summary>Smallest accepted β (docs/FRAMEWORK.md).</summary>
     public const double MinBeta = 1e-4;
 
-    /// <summary>Largest accepted β (SPEC §8).</summary>
+    /// <summary>Largest accepted β (docs/FRAMEWORK.md).</summary>
     public const double MaxBeta = 1e3;
 
     /// <summary>Largest accepted Σ_i |θ_i φ_i(x,y)| / β over responses (bounds |r*|/β and its rounding).</summary>

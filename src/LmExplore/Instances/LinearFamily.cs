@@ -4,7 +4,7 @@ using LmExplore.Numerics;
 namespace LmExplore.Instances;
 
 /// <summary>
-/// The <c>linear</c> family (SPEC §4): a random linear softmax instance. |X| prompts with uniform weights,
+/// The <c>linear</c> family (docs/FORMATS.md): a random linear softmax instance. |X| prompts with uniform weights,
 /// N responses each, π_ref Zipf-like (p_k ∝ 1/k^zipf — the heavy tail of a language model — assigned to
 /// responses in random order), features uniform on the unit sphere in R^d, θ* uniform on the sphere of
 /// radius B. Rewards therefore lie in [−B, B].

@@ -4,7 +4,7 @@ using LmExplore.Numerics;
 namespace LmExplore.Instances;
 
 /// <summary>
-/// The <c>needle</c> family (SPEC §4, claim 1): in every prompt one "needle" response has feature u and
+/// The <c>needle</c> family (docs/FRAMEWORK.md, claim 1): in every prompt one "needle" response has feature u and
 /// reference mass q; every other response has a feature orthogonal to u (norm <c>distractor</c>); θ* = R·u.
 /// So r*(needle) = R and every other reward is exactly 0, and
 /// C_cov(π*) = e^{R/β} / (1 − q + q·e^{R/β}) holds exactly; given a target C this inverts to

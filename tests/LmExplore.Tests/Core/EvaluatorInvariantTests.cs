@@ -216,7 +216,7 @@ public class EvaluatorInvariantTests
     [Fact]
     public void SmallestBetaWithRewardsOf100StaysExact()
     {
-        // The SPEC corner: needle with R = 100, β = 1e-4 and C_cov = 1e300 asked for (q ≈ 1e-300).
+        // The supported corner: needle with R = 100, β = 1e-4 and C_cov = 1e300 asked for (q ≈ 1e-300).
         var inst = InstanceCatalog.Create("needle", new Dictionary<string, string> { ["beta"] = "1e-4", ["R"] = "100", ["ccov"] = "1e300", ["responses"] = "50", ["prompts"] = "2" }, 0);
         var s = ExactEvaluator.Summarize(inst);
         AssertInvariants(inst, s);
