@@ -88,32 +88,33 @@ public class AliasSampling
 }
 
 /// <summary>The linear score f(y) = ⟨θ, φ(x,y)⟩ over the contiguous feature matrix of one prompt.</summary>
-public readonly struct LinearScore(double[] features, double[] theta) : IResponseScore<int>
+public readonly struct LinearScore(double[] features, double[] theta) : IResponseScore
 {
     private readonly int _d = theta.Length;
 
-    public double Score(int response) => TensorPrimitives.Dot(new ReadOnlySpan<double>(features, response * _d, _d), theta);
+    public double Score(Response response) => TensorPrimitives.Dot(new ReadOnlySpan<double>(features, response.Index * _d, _d), theta);
 }
 
 /// <summary>The same score with the library's inlined SIMD dot product (<see cref="VectorMath.Dot"/>).</summary>
-public readonly struct LinearScoreSimd(double[] features, double[] theta) : IResponseScore<int>
+public readonly struct LinearScoreSimd(double[] features, double[] theta) : IResponseScore
 {
     private readonly int _d = theta.Length;
 
-    public double Score(int response) => VectorMath.Dot(new ReadOnlySpan<double>(features, response * _d, _d), theta);
+    public double Score(Response response) => VectorMath.Dot(new ReadOnlySpan<double>(features, response.Index * _d, _d), theta);
 }
 
-/// <summary>SoftmaxSampler proposals at d = 16 (target ≥ 10 M proposals/s). One operation = one sampling-oracle
-/// call made by <see cref="SoftmaxSampler.Sample"/> through the metered <see cref="EnumerableEnvironment"/>: an alias
-/// draw from π_ref, the score ⟨θ, φ(y)⟩ and (for proposals) the log-space acceptance test. Normalizer samples
-/// (m = M of them per draw) are oracle calls too and are included; the loop stops at the first draw that reaches
-/// 2¹⁶ calls (overshoot ≤ one draw ≈ 2M calls, i.e. ≤ 0.2%).</summary>
+/// <summary>EnvelopeSampler calls at d = 16 (target ≥ 10 M calls/s). One operation = one sampling-oracle
+/// call made by <see cref="EnvelopeSampler.Sample"/> through the metered <see cref="EnumerableEnvironment"/>: an alias
+/// draw from π_ref, the score ⟨θ, φ(y)⟩ and (for proposals) the log-space acceptance test. Pilot samples
+/// (m = 64 per draw) are oracle calls too and are included; the loop stops at the first draw that reaches
+/// 2¹⁶ calls (overshoot ≤ one draw, ≈ 0.2%).</summary>
 [MemoryDiagnoser]
 public class SoftmaxProposals
 {
     private const int Calls = 1 << 16;
     private EnumerableEnvironment _env = null!;
-    private SoftmaxSampler _sampler = null!;
+    private EnvelopeSampler _sampler = null!;
+    private Prompt _prompt;
     private LinearScore _score;
     private LinearScoreSimd _scoreSimd;
     private Rng _rng = null!;
@@ -127,8 +128,8 @@ public class SoftmaxProposals
         var inst = BenchData.OnePrompt(3, 4096, D, beta: 0.1, thetaNorm: 0.5);
         _env = new EnumerableEnvironment(inst, new Meter(), new Rng(4));
         _rng = new Rng(5);
-        _env.DrawPrompt(_rng);
-        _sampler = new SoftmaxSampler(inst.Beta, coverageGuess: 64, delta: 0.05);
+        _prompt = _env.DrawPrompt(_rng);
+        _sampler = EnvelopeSampler.ForCoverage(inst.Beta, coverage: 64, missProbability: 0.37, delta: 0.05);
         var p = inst.Prompts[0];
         _score = new LinearScore(p.FeatureMatrix.ToArray(), inst.Theta);
         _scoreSimd = new LinearScoreSimd(p.FeatureMatrix.ToArray(), inst.Theta);
@@ -139,7 +140,7 @@ public class SoftmaxProposals
     public long Proposals()
     {
         long calls = 0;
-        while (calls < Calls) calls += _sampler.Sample(0, _env, in _score, _rng).OracleCalls;
+        while (calls < Calls) calls += _sampler.Sample(_prompt, _env, in _score, _rng).OracleCalls;
         return calls;
     }
 
@@ -148,7 +149,7 @@ public class SoftmaxProposals
     public long ProposalsSimdScore()
     {
         long calls = 0;
-        while (calls < Calls) calls += _sampler.Sample(0, _env, in _scoreSimd, _rng).OracleCalls;
+        while (calls < Calls) calls += _sampler.Sample(_prompt, _env, in _scoreSimd, _rng).OracleCalls;
         return calls;
     }
 }

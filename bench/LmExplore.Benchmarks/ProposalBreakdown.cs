@@ -5,9 +5,9 @@ using LmExplore.Oracles;
 
 namespace LmExplore.Benchmarks;
 
-/// <summary>Where a SoftmaxSampler proposal's time goes (d = 16, |Y| = 4096): each benchmark adds one piece of the
+/// <summary>Where an EnvelopeSampler proposal's time goes (d = 16, |Y| = 4096): each benchmark adds one piece of the
 /// proposal loop — alias draw; + score ⟨θ, φ(y)⟩; + log-uniform acceptance test; + the metered oracle (interface
-/// call, received-prompt check, meter charge). One operation = one proposal.</summary>
+/// call, handle check, meter charge). One operation = one proposal.</summary>
 [MemoryDiagnoser]
 public class ProposalBreakdown
 {
@@ -15,7 +15,8 @@ public class ProposalBreakdown
     private AliasTable _table = null!;
     private double[] _features = null!;
     private double[] _theta = null!;
-    private ISamplingOracle<int> _oracle = null!;
+    private ILearnerEnvironment _oracle = null!;
+    private Prompt _prompt;
     private Rng _rng = null!;
 
     [GlobalSetup]
@@ -27,7 +28,7 @@ public class ProposalBreakdown
         _theta = inst.Theta;
         var env = new EnumerableEnvironment(inst, new Meter(), new Rng(4));
         _rng = new Rng(5);
-        env.DrawPrompt(_rng);
+        _prompt = env.DrawPrompt(_rng);
         _oracle = env;
     }
 
@@ -66,7 +67,7 @@ public class ProposalBreakdown
         long accepted = 0;
         for (int i = 0; i < Ops; i++)
         {
-            double f = TensorPrimitives.Dot(new ReadOnlySpan<double>(_features, _oracle.Sample(0, _rng) * 16, 16), _theta);
+            double f = TensorPrimitives.Dot(new ReadOnlySpan<double>(_features, _oracle.Sample(_prompt, _rng).Index * 16, 16), _theta);
             if (Math.Log(_rng.NextDoubleOpenZero()) <= f / 0.1 - 5.0) accepted++;
         }
         return accepted;

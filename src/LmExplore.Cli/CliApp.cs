@@ -21,6 +21,7 @@ public static class CliApp
         };
         root.Add(RunCommand.Create(context));
         root.Add(InstanceCommands.Create(context));
+        root.Add(FrontierCommand.Create(context));
         foreach (var command in ExperimentCommands.Create()) root.Add(command);
         return root;
     }

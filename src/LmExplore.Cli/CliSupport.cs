@@ -33,6 +33,8 @@ internal sealed class CliContext
     public bool Interactive { get; init; }
     /// <summary>Cancelled by Ctrl-C.</summary>
     public CancellationToken Cancellation { get; init; }
+    /// <summary>Least time between two progress lines when not interactive (tests shorten it).</summary>
+    public TimeSpan ProgressInterval { get; init; } = TimeSpan.FromSeconds(5);
     /// <summary>The runner behind <c>run</c>.</summary>
     public RunFunc Run { get; init; } = Runner.Run;
 
@@ -84,7 +86,9 @@ internal static class CliSupport
             var parse = root.Parse(args);
             if (parse.Errors.Count > 0)
             {
-                context.Error.WriteLine($"error: {OneLine(parse.Errors[0].Message)} (see --help)");
+                context.Error.WriteLine(FriendlyParseError(parse) is string friendly
+                    ? $"error: {friendly}"
+                    : $"error: {OneLine(parse.Errors[0].Message)} (see --help)");
                 return ExitCodes.BadInput;
             }
             var configuration = new InvocationConfiguration
@@ -100,6 +104,72 @@ internal static class CliSupport
         {
             CurrentContext.Value = previous;
         }
+    }
+
+    /// <summary>
+    /// A mistyped or missing command or option, said plainly with the nearest name (<c>unknown command 'runn' (did you
+    /// mean 'run'?)</c>); null when the first parse error is something else. System.CommandLine reports <c>lmexplore runn</c>
+    /// as "Required command was not provided", which hides the typo.
+    /// </summary>
+    internal static string? FriendlyParseError(ParseResult parse)
+    {
+        var command = parse.CommandResult.Command;
+        if (parse.UnmatchedTokens.Count == 0)
+        {
+            // "Required command was not provided": say which.
+            var choices = command.Subcommands.Where(c => !c.Hidden).Select(c => c.Name).ToList();
+            return choices.Count > 0 && command.Action is null ? $"{Path(command)} needs a command: {string.Join(", ", choices)} (see {Path(command)} --help)" : null;
+        }
+        var token = parse.UnmatchedTokens[0];
+        if (token.Length > 1 && token[0] == '-' && !char.IsAsciiDigit(token[1]) && token[1] != '.') // not a negative number
+        {
+            var options = command.Options.Concat(Ancestors(command).Skip(1).SelectMany(c => c.Options.Where(o => o.Recursive)))
+                .Where(o => !o.Hidden).SelectMany(o => o.Aliases.Prepend(o.Name)).Where(n => n.StartsWith("--", StringComparison.Ordinal));
+            var name = token.Split('=', 2)[0];
+            return $"unknown option '{name}' for '{Path(command)}'{Suggestion(name, options)}; see {Path(command)} --help";
+        }
+        var subcommands = command.Subcommands.Where(c => !c.Hidden).ToList();
+        if (subcommands.Count == 0) return null; // a stray argument: System.CommandLine's message says so
+        var names = subcommands.Select(c => c.Name).ToList();
+        return $"unknown command '{token}'{Suggestion(token, names)}; {Path(command)} commands: {string.Join(", ", names)}";
+
+        static string Path(Command c) => string.Join(' ', Ancestors(c).Reverse().Select(x => x is RootCommand ? "lmexplore" : x.Name));
+
+        // The command, its parent, …, the root (each command here has one parent).
+        static IEnumerable<Command> Ancestors(Command c)
+        {
+            for (Command? x = c; x is not null; x = x.Parents.OfType<Command>().FirstOrDefault()) yield return x;
+        }
+    }
+
+    /// <summary><c> (did you mean 'x'?)</c> for the nearest candidate within a couple of typos (or extending a prefix), else empty.</summary>
+    private static string Suggestion(string typed, IEnumerable<string> candidates)
+    {
+        string? best = null;
+        int bestDistance = int.MaxValue;
+        foreach (var candidate in candidates.Distinct())
+        {
+            int distance = candidate.StartsWith(typed, StringComparison.OrdinalIgnoreCase) && typed.TrimStart('-').Length >= 2
+                ? 1 : EditDistance(typed.ToLowerInvariant(), candidate.ToLowerInvariant());
+            if (distance < bestDistance) (best, bestDistance) = (candidate, distance);
+        }
+        return best is not null && bestDistance <= Math.Max(1, Math.Min(2, typed.Length / 3)) ? $" (did you mean '{best}'?)" : "";
+    }
+
+    /// <summary>Optimal-string-alignment distance: insertions, deletions, substitutions and adjacent swaps count 1.</summary>
+    internal static int EditDistance(string a, string b)
+    {
+        var d = new int[a.Length + 1, b.Length + 1];
+        for (int i = 0; i <= a.Length; i++) d[i, 0] = i;
+        for (int j = 0; j <= b.Length; j++) d[0, j] = j;
+        for (int i = 1; i <= a.Length; i++)
+        for (int j = 1; j <= b.Length; j++)
+        {
+            int cost = a[i - 1] == b[j - 1] ? 0 : 1;
+            d[i, j] = Math.Min(Math.Min(d[i - 1, j] + 1, d[i, j - 1] + 1), d[i - 1, j - 1] + cost);
+            if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) d[i, j] = Math.Min(d[i, j], d[i - 2, j - 2] + 1);
+        }
+        return d[a.Length, b.Length];
     }
 
     /// <summary>Runs a command body with the error policy applied (for use inside SetAction).</summary>
@@ -155,18 +225,55 @@ internal static class CliSupport
         CustomParser = r => ParseUnsigned(r, "--seed", "an unsigned 64-bit integer"),
     };
 
-    /// <summary>A budget option: a non-negative 64-bit integer, or absent (unlimited).</summary>
+    /// <summary>
+    /// A budget option: a non-negative 64-bit integer, or absent (unlimited). Scientific notation is accepted when it
+    /// denotes an integer (<c>1e6</c>, <c>2.5e4</c>), as in sweep configs; <c>1.5</c> is refused.
+    /// </summary>
     public static Option<long?> BudgetOption(string name, string description) => new(name)
     {
         Description = description,
         HelpName = "N",
         CustomParser = r =>
         {
-            ulong value = ParseUnsigned(r, name, "a non-negative integer");
-            if (value > long.MaxValue) { r.AddError($"{name} is too large, got '{r.Tokens[0].Value}'"); return null; }
-            return (long)value;
+            var token = string.Join(' ', r.Tokens.Select(t => t.Value));
+            long value = 0;
+            switch (r.Tokens.Count == 1 ? ParseCount(token, out value) : CountParse.NotACount)
+            {
+                case CountParse.Ok: return value;
+                case CountParse.TooLarge: r.AddError($"{name} is too large (at most {long.MaxValue}), got '{token}'"); return null;
+                default: r.AddError($"{name} must be a non-negative integer (e.g. 250000, 2.5e5), got '{token}'"); return null;
+            }
         },
     };
+
+    /// <summary>What <see cref="ParseCount"/> found.</summary>
+    internal enum CountParse { Ok, NotACount, TooLarge }
+
+    /// <summary>
+    /// Parses a non-negative integer written plainly or in scientific notation (<c>1e6</c>, <c>2.5e4</c>, <c>1.2E+3</c>),
+    /// exactly (no binary floating point): <c>1.5</c> and <c>1e-3</c> are not counts.
+    /// </summary>
+    internal static CountParse ParseCount(string text, out long value)
+    {
+        value = 0;
+        var m = System.Text.RegularExpressions.Regex.Match(text, @"^([0-9]+)(?:\.([0-9]*))?(?:[eE]([+-]?[0-9]{1,6}))?$");
+        if (!m.Success) return CountParse.NotACount;
+        string digits = (m.Groups[1].Value + m.Groups[2].Value).TrimStart('0');
+        int exponent = (m.Groups[3].Success ? int.Parse(m.Groups[3].Value, CultureInfo.InvariantCulture) : 0) - m.Groups[2].Value.Length;
+        if (digits.Length == 0) return CountParse.Ok; // zero, however written
+        if (exponent < 0)
+        {
+            // A negative exponent is fine only when it removes trailing zeros (2.50e1 = 25).
+            if (-exponent > digits.Length || digits[^(-exponent)..].Any(c => c != '0')) return CountParse.NotACount;
+            digits = digits[..^(-exponent)];
+            exponent = 0;
+        }
+        if (digits.Length + exponent > 19) return CountParse.TooLarge;
+        var n = System.Numerics.BigInteger.Parse(digits, CultureInfo.InvariantCulture) * System.Numerics.BigInteger.Pow(10, exponent);
+        if (n > long.MaxValue) return CountParse.TooLarge;
+        value = (long)n;
+        return CountParse.Ok;
+    }
 
     /// <summary>A repeatable <c>k=v</c> option (<c>--param a=1 --param b=2</c>, or several pairs after one flag).</summary>
     public static Option<string[]> KeyValueOption(string name, string description) => new(name)

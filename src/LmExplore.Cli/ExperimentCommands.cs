@@ -123,12 +123,20 @@ internal static class ExperimentCommands
         return command;
     }
 
-    /// <summary>A progress bar with ETA on an interactive terminal; nothing otherwise (redirected output, CI=true).</summary>
+    /// <summary>True on an interactive terminal (progress bar); false for logs (progress lines).</summary>
     private static bool Interactive => CliSupport.Current.Interactive;
 
+    /// <summary>
+    /// A progress bar with ETA on an interactive terminal; otherwise (redirected stderr, CI=true) a progress line on
+    /// stderr at most every <see cref="CliContext.ProgressInterval"/>, so batch logs show how far a long job is.
+    /// </summary>
     private static T WithProgress<T>(string description, int total, Func<Action<int>, T> body)
     {
-        if (!Interactive) return body(_ => { });
+        if (!Interactive)
+        {
+            var lines = new ProgressLines(CliSupport.Error, description, total, CliSupport.Current.ProgressInterval);
+            return body(lines.Report);
+        }
         T result = default!;
         // On stderr, like run's progress bar: stdout carries only results.
         var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });

@@ -21,7 +21,7 @@ internal static class InstanceCommands
 
     private static Command CreateExport(CliContext context)
     {
-        var instance = new Option<string>("--instance") { HelpName = "family|file.json|file.npz", Description = "Instance family (linear, needle, chain), or an instance file to re-export (e.g. with --normalize, or to convert between .json and .npz).", Required = true };
+        var instance = new Option<string>("--instance") { HelpName = "family|file.json|file.npz", Description = $"Instance family ({string.Join(", ", InstanceCatalog.Families)}), or an instance file to re-export (e.g. with --normalize, or to convert between .json and .npz).", Required = true };
         var parameters = CliSupport.KeyValueOption("--param", "Family parameter k=v (repeatable).");
         var seed = CliSupport.SeedOption(required: true, "Instance seed (unsigned 64-bit).");
         var output = new Option<string>("--out") { HelpName = "inst.json|inst.npz", Description = "Instance file to write: JSON, or numpy .npz when the name ends in .npz (docs/NPZ.md); written to a temporary file, then renamed.", Required = true };
@@ -44,7 +44,7 @@ internal static class InstanceCommands
 
     private static Command CreateInspect(CliContext context)
     {
-        var target = new Argument<string?>("instance") { Description = "Instance file (.json or .npz) or family (linear, needle, chain).", Arity = ArgumentArity.ZeroOrOne };
+        var target = new Argument<string?>("instance") { Description = $"Instance file (.json or .npz) or family ({string.Join(", ", InstanceCatalog.Families)}).", Arity = ArgumentArity.ZeroOrOne };
         var instance = new Option<string?>("--instance") { HelpName = "family|file.json|file.npz", Description = "Same as the positional argument." };
         var parameters = CliSupport.KeyValueOption("--param", "Family parameter k=v (repeatable).");
         var seed = CliSupport.SeedOption(required: false, "Instance seed for a family (unsigned 64-bit; default 0).");

@@ -1,18 +1,21 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Text;
+using LmExplore.Algorithms;
 using LmExplore.Experiments;
+using LmExplore.Instances;
+using ResultsFileLock = LmExplore.Experiments.Sweeps.ResultsFileLock;
 
 namespace LmExplore.Cli;
 
-/// <summary><c>lmexplore run</c>: one algorithm on one instance, evaluated exactly (SPEC §5).</summary>
+/// <summary><c>lmexplore run</c>: one algorithm on one instance, evaluated on the law of its output sampler (docs/CLI.md).</summary>
 internal static class RunCommand
 {
     public static Command Create(CliContext context)
     {
-        var instance = new Option<string>("--instance") { HelpName = "family|file.json", Description = "Instance family (linear, needle) or instance file (.json).", Required = true };
+        var instance = new Option<string>("--instance") { HelpName = "family|file.json", Description = $"Instance family ({string.Join(", ", InstanceCatalog.Families)}) or instance file (.json).", Required = true };
         var parameters = CliSupport.KeyValueOption("--param", "Instance family parameter k=v (repeatable), e.g. --param prompts=8 --param ccov=100.");
-        var algo = new Option<string>("--algo") { HelpName = "name", Description = "Algorithm: spanner, mtss, passive, onlinedpo, xpo, optimaldesign.", Required = true };
+        var algo = new Option<string>("--algo") { HelpName = "name", Description = $"Algorithm: {string.Join(", ", AlgorithmCatalog.Implemented)}.", Required = true };
         var algoParams = CliSupport.KeyValueOption("--algo-param", "Algorithm parameter k=v (repeatable), e.g. --algo-param epsilon=0.01.");
         var seed = CliSupport.SeedOption(required: true, "Run seed (unsigned 64-bit): fixes every random choice of the run.");
         var budgetComp = CliSupport.BudgetOption("--budget-comp", "Sampling-oracle budget T_comp (sequence samples).");
@@ -22,10 +25,13 @@ internal static class RunCommand
         var output = new Option<string?>("--out") { HelpName = "results.jsonl", Description = "Append the result as one JSON line to this file (created if missing)." };
         var strict = new Option<bool>("--strict") { Description = "Exit with code 3 when a budget was exhausted." };
         var normalize = new Option<bool>("--normalize") { Description = "Rescale weights/probabilities of an instance file that do not sum to 1." };
+        var outputSamples = CliSupport.BudgetOption("--output-samples", "Draw N responses from the output policy as a user would (x ~ rho; not charged to the run).");
+        var outputSamplesFile = new Option<string?>("--output-samples-file") { HelpName = "draws.jsonl", Description = "Where --output-samples writes its JSON lines {\"prompt\": x, \"response\": y}." };
 
         var command = new Command("run", "Run one algorithm on one instance; report T_data, T_comp, T_tokens and the exact suboptimality.")
         {
             instance, parameters, algo, algoParams, seed, budgetComp, budgetData, budgetTokens, json, output, strict, normalize,
+            outputSamples, outputSamplesFile,
         };
         command.SetAction(parse => CliSupport.Guard(() =>
         {
@@ -41,12 +47,28 @@ internal static class RunCommand
                 Normalize: parse.GetValue(normalize));
             bool asJson = parse.GetValue(json);
             string? outPath = parse.GetValue(output);
-            if (outPath is not null) CheckAppendable(outPath); // fail before a long run, not after it
+            if (outPath is not null)
+            {
+                CheckAppendable(outPath); // fail before a long run, not after it
+                // A file a sweep is writing would refuse the append after the run, losing its result: refuse before it.
+                ResultsFileLock.Acquire(outPath, "run --out", AppendLockWait).Dispose();
+            }
+            long? drawCount = parse.GetValue(outputSamples);
+            string? drawPath = parse.GetValue(outputSamplesFile);
+            if (drawCount is not null && drawPath is null) throw new InputException("--output-samples needs --output-samples-file");
+            if (drawCount is null && drawPath is not null) throw new InputException("--output-samples-file needs --output-samples N");
+            if (drawCount is 0) throw new InputException("--output-samples must be at least 1");
+            if (drawPath is not null) CheckAppendable(drawPath, "--output-samples-file");
 
+            RunOutcome? outcome = null;
             var result = ProgressDisplay.Run(context.Interactive && !asJson, $"{request.Algorithm} on {request.Instance}",
-                progress => context.Run(request, progress, context.Cancellation));
+                progress => drawCount is null
+                    ? context.Run(request, progress, context.Cancellation)
+                    : (outcome = Runner.Execute(request, progress, context.Cancellation)).Result);
             // A run that returned after Ctrl-C may be partial: report nothing rather than a misleading result.
             context.Cancellation.ThrowIfCancellationRequested();
+            if (outcome is not null)
+                AtomicFile.Write(drawPath!, w => Runner.WriteOutputSamples(outcome, drawCount!.Value, request.Seed, w, context.Cancellation));
 
             string line = RunResultJson.Serialize(result);
             if (outPath is not null) AppendLine(outPath, line);
@@ -64,20 +86,26 @@ internal static class RunCommand
     }
 
     /// <summary>The directory of <paramref name="path"/> must exist and the path must not be a directory.</summary>
-    private static void CheckAppendable(string path)
+    private static void CheckAppendable(string path, string flag = "--out")
     {
-        if (path.Length == 0) throw new InputException("--out needs a file name (got an empty string)");
-        if (Directory.Exists(path)) throw new InputException($"--out '{path}' is a directory");
+        if (path.Length == 0) throw new InputException($"{flag} needs a file name (got an empty string)");
+        if (Directory.Exists(path)) throw new InputException($"{flag} '{path}' is a directory");
         var directory = Path.GetDirectoryName(Path.GetFullPath(path));
-        if (directory is not null && !Directory.Exists(directory)) throw new InputException($"--out '{path}': directory '{directory}' does not exist");
+        if (directory is not null && !Directory.Exists(directory)) throw new InputException($"{flag} '{path}': directory '{directory}' does not exist");
     }
+
+    /// <summary>How long an append waits for other writers of the file (other runs' appends take milliseconds).</summary>
+    internal static readonly TimeSpan AppendLockWait = TimeSpan.FromSeconds(60);
 
     /// <summary>
     /// Appends one complete JSON line with a single write and flushes it to disk, so a kill leaves at most a torn
     /// last line. If the file already ends in a torn line (no newline), the new record starts on a fresh line.
+    /// The whole read-append-flush holds the file's <see cref="ResultsFileLock"/>: concurrent runs (a job array
+    /// appending to one file) never interleave, and the torn-line check sees a file no one else is writing.
     /// </summary>
     internal static void AppendLine(string path, string jsonLine)
     {
+        using var fileLock = ResultsFileLock.Acquire(path, "run --out", AppendLockWait);
         try
         {
             bool needsNewline = false;
@@ -110,6 +138,9 @@ internal static class RunCommand
             ("status", r.Status), ("beta", Fmt(r.Beta)), ("d", r.D.ToString(CultureInfo.InvariantCulture)),
             ("T_data", Count(r.TData)), ("T_comp", Count(r.TComp)), ("T_tokens", Count(r.TTokens)),
             ("J_opt", Fmt(r.JOpt)), ("J_ref", Fmt(r.JRef)), ("J_out", Fmt(r.JOut)), ("suboptimality", Fmt(r.Suboptimality)),
+            ("suboptimality_ci", r.SuboptimalityCiLow is double lo ? $"[{Fmt(lo)}, {Fmt(r.SuboptimalityCiHigh!.Value)}]" : "exact"),
+            ("suboptimality_target", Fmt(r.SuboptimalityTarget)), ("expected_reward_out", Fmt(r.ExpectedRewardOut)),
+            ("epsilon", Fmt(r.Epsilon)), ("reached_epsilon", r.ReachedEpsilon ? "true" : "false"),
             ("output_sample_cost", Fmt(r.OutputSampleCost)), ("C_cov", Fmt(r.CCov)), ("C_cond", r.CCond is double c ? Fmt(c) : "n/a"),
             ("wall_seconds", r.WallSeconds.ToString("F3", CultureInfo.InvariantCulture)),
         };

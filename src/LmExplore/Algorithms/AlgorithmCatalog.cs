@@ -13,7 +13,7 @@ public static class AlgorithmCatalog
 
     /// <summary>Creates the algorithm, validating its parameters. Throws <see cref="InputException"/> on an unknown
     /// or reserved name, an unknown parameter or a bad value.</summary>
-    public static IEnumerableAlgorithm Create(string name, IReadOnlyDictionary<string, string>? algoParams)
+    public static IAlgorithm Create(string name, IReadOnlyDictionary<string, string>? algoParams)
     {
         string key = name.Trim().ToLowerInvariant();
         return key switch

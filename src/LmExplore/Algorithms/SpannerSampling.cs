@@ -5,48 +5,53 @@ using LmExplore.Policies;
 namespace LmExplore.Algorithms;
 
 /// <summary>
-/// SpannerSampling (paper, Thm 3.1; SPEC §3.1), read top to bottom in <see cref="Run"/>:
+/// SpannerSampling (paper, Thm 3.1), read top to bottom in <see cref="Run"/>:
 /// <list type="number">
 /// <item>Phase 1 — spanner: for each of up to T_span prompts, try up to K_span pairs y1, y2 ~ π_ref; the
 /// first pair whose relative feature v = φ(y1) − φ(y2) has ‖v‖_{Σ⁻¹} &gt; ν is rewarded, added to D and
 /// to Σ. Failed pairs cost compute only — no reward is queried for them. Anytime stopping (our design):
 /// a prompt whose K_span pairs all fail ends Phase 1.</item>
+/// <item>Coverage estimate (our design): M = slack·M̂, M̂ the empirical coverage of π_θ̂ on the π_ref samples
+/// Phase 1 already paid for (<see cref="SampleLog"/>); it sizes the rejection sampler.</item>
 /// <item>Phase 2 — exploration with Σ_span frozen: θ_t = ridge LS on D, anchor y2 ~ π_ref, truncated
-/// score f(y) = ⟨θ_t, φ(y) − φ(y2)⟩·1[‖φ(y) − φ(y2)‖_{Σ_span⁻¹} ≤ ν], y1 ~ SoftmaxSampler(f; β, M_rej, δ_rej),
-/// reward both, add to D.</item>
-/// <item>Output: θ̂ = ridge LS on D; the policy draws an anchor y' ~ π_ref and returns SoftmaxSampler(f_θ̂,y')
-/// (<see cref="AnchoredTruncatedPolicy"/>).</item>
+/// score f(y) = ⟨θ_t, φ(y) − φ(y2)⟩·1[‖φ(y) − φ(y2)‖_{Σ_span⁻¹} ≤ ν], y1 ~ EnvelopeSampler(f; β, M), reward both,
+/// add to D — for T_exp rounds, or as many as the compute budget pays for.</item>
+/// <item>Output: θ̂ = ridge LS on D; the policy draws an anchor y' ~ π_ref and returns EnvelopeSampler(f_θ̂,y')
+/// (<see cref="AnchoredTruncatedPolicy"/>), sized by M re-estimated with θ̂.</item>
 /// </list>
 /// Every knob is an algo-param; unset knobs are derived by <see cref="Derive"/> from (d, β, R_max, ε, δ),
 /// an optional <c>coverage-hint</c> and, without a hint, the compute budget (docs/ALGORITHMS.md).
 /// </summary>
-public sealed class SpannerSampling : IEnumerableAlgorithm
+public sealed class SpannerSampling : IAlgorithm
 {
     /// <summary>Command-line name.</summary>
     public const string AlgorithmName = "spanner";
 
-    /// <summary>Default informativeness threshold ν (SPEC's prototype value; O(1) as in the paper).</summary>
+    /// <summary>Default informativeness threshold ν (O(1) as in the paper).</summary>
     public const double DefaultNu = 0.5;
     /// <summary>Default ridge λ: small next to one pair (|v|² ≈ 0.5–1), so one observation in a direction
     /// already dominates the prior there (shrinkage ≤ 2%); it enters the spanner size only through log(1/λν²).</summary>
     public const double DefaultLambda = 0.01;
-    /// <summary>Default share of the compute budget that Phase 1 may use (the rest pays for M_rej).</summary>
-    public const double DefaultSpannerShare = 0.25;
-    /// <summary>Planned sampling-oracle calls per exploration round, in units of M_rej: 1 anchor + m = M normalizer
-    /// samples + ≈ M·Ẑ/Z expected proposals ≈ 2M, doubled for slack so the normal path ends inside the budget.</summary>
-    public const double RoundCostInM = 4;
-    /// <summary>M_rej = this × coverage-hint: the target's coverage is C_cov(π*)·e^{O(error)/β}, so a factor 2 of slack.</summary>
-    public const double CoverageSlack = 2;
-    /// <summary>Coverage assumed when neither a coverage-hint nor a compute budget is given: min(e^{2R_max/β}, this).</summary>
+    /// <summary>Default share of the compute budget that Phase 1 may use; the rest pays for exploration rounds.</summary>
+    public const double DefaultSpannerShare = 0.5;
+    /// <summary>M = this × the coverage estimate (or hint): the estimate comes from a handful of sightings of the rarest
+    /// good response, and an M below the target's coverage caps the output.</summary>
+    public const double DefaultCoverageSlack = 2;
+    /// <summary>Coverage assumed for K_span when neither a coverage-hint nor a compute budget is given: min(e^{2R_max/β}, this).</summary>
     public const double FallbackCoverageCap = 1e3;
+    /// <summary>A round is started only if the budget left pays for this many times its expected cost (1 + m + M).</summary>
+    public const double RoundCostSlack = 1.5;
+    /// <summary>Largest planned work (oracle calls, each weighted by the d² of its norm test or score) a run may imply; a
+    /// plan beyond it could not finish in reasonable time, so it is refused before any oracle call (≈ 10 minutes at
+    /// a few 10⁸ simple operations per second).</summary>
+    public const double MaxPlannedWork = 2e11;
     /// <summary>Largest ‖v‖²_{Σ⁻¹} a spanner pair may have. Σ⁻¹ is kept explicitly and updated by Sherman–Morrison,
     /// whose relative rounding error along v is ≈ 1e-16·(1 + ‖v‖²_{Σ⁻¹}); beyond this bound (features of norm ≳ 1e7
     /// with λ = 0.01, or λ ≲ 1e-15 with unit features) it swamps Σ⁻¹ — the truncation test becomes noise and Σ_span⁻¹
     /// may not even stay positive definite — so the run stops with an input error naming the cause.</summary>
     public const double MaxSpannerNormSquared = 1e15;
 
-    private readonly LearningTarget _target;
-    private readonly double? _coverageHint, _nu, _lambda, _rejectionCoverage, _rejectionDelta, _spannerShare;
+    private readonly double? _coverageHint, _nu, _lambda, _rejectionCoverage, _pilotMiss, _spannerShare, _coverageSlack;
     private readonly long? _spannerPrompts, _candidatePairs, _explorationRounds;
     private readonly bool _anytime;
 
@@ -54,15 +59,16 @@ public sealed class SpannerSampling : IEnumerableAlgorithm
     public SpannerSampling(IReadOnlyDictionary<string, string>? algoParams = null)
     {
         var p = new AlgorithmParameters(AlgorithmName, algoParams);
-        _target = LearningTarget.Read(p);
-        _coverageHint = p.Real("coverage-hint", 1, 1e300);
+        Target = LearningTarget.Read(p);
+        _coverageHint = p.Real("coverage-hint", 1, 1e12);
         _nu = p.Real("nu", 0, 1e6, minExclusive: true);
         _lambda = p.Real("lambda", 0, 1e6, minExclusive: true);
         _spannerPrompts = p.Integer("spanner-prompts", 0, int.MaxValue);
-        _candidatePairs = p.Integer("candidate-pairs", 1, long.MaxValue / 4);
+        _candidatePairs = p.Integer("candidate-pairs", 1, (long)1e12);
         _explorationRounds = p.Integer("exploration-rounds", 0, int.MaxValue);
-        _rejectionCoverage = p.Real("rejection-coverage", 1, 1e15);
-        _rejectionDelta = p.Real("rejection-delta", 0, 1, minExclusive: true, maxExclusive: true);
+        _rejectionCoverage = p.Real("rejection-coverage", 1, 1e10);
+        _pilotMiss = p.Real("pilot-miss", 0, 0.5, minExclusive: true);
+        _coverageSlack = p.Real("coverage-slack", 1, 1e6);
         _spannerShare = p.Real("spanner-share", 0, 1, minExclusive: true, maxExclusive: true);
         _anytime = p.Boolean("anytime") ?? true;
         p.RejectUnknown();
@@ -71,43 +77,45 @@ public sealed class SpannerSampling : IEnumerableAlgorithm
     /// <inheritdoc />
     public string Name => AlgorithmName;
 
+    /// <inheritdoc />
+    public LearningTarget Target { get; }
+
     /// <summary>
     /// The parameters a run will use, each either given or derived:
     /// ν = 0.5, λ = 0.01; T_span = the elliptical-potential bound on |Ψ|;
-    /// T_exp = ⌈c·d·R_max²/(β·min(ε,β))⌉ (∝ 1/ε; see <see cref="LearningTarget.SampleSizeConstant"/>);
-    /// with a coverage hint C: K_span = ⌈C·ln(1/δ)·R_max/ε⌉ and M_rej = 2C;
-    /// otherwise with a compute budget B: Phase 1 may spend B₁ = B/4, K_span = ⌊B₁/4⌋ (a full failure streak costs
-    /// half of B₁) and M_rej is set at the start of Phase 2 from what is left (see <see cref="RejectionCoverageFor"/>);
-    /// with neither, C = min(e^{2R_max/β}, 10³) is assumed as the hint. δ_rej = δ.
+    /// T_exp = ⌈c·d·R_max²/(β·min(ε,β))⌉ (see <see cref="LearningTarget.SampleSizeConstant"/>), capped at run time by
+    /// what the compute budget pays for;
+    /// with a coverage hint C: K_span = ⌈(C/2)·ln(T_span/δ)⌉ (a response of π_ref-mass 1/C is in a pair with probability
+    /// ≈ 2/C, so each of up to T_span searches misses it with probability ≤ δ/T_span) and M = slack·C;
+    /// otherwise with a compute budget B: Phase 1 may spend B₁ = B/2 and K_span = ⌊B₁/4⌋ (a full failure streak costs
+    /// half of B₁); with neither, C = min(e^{2R_max/β}, 10³) is assumed for K_span.
+    /// Without a hint, M = slack·M̂ from the samples already drawn. The pilot miss probability η = ε/(2·R_max).
     /// </summary>
     public SpannerSettings Derive(int d, double beta, long? budgetComp)
     {
         double nu = _nu ?? DefaultNu;
         double lambda = _lambda ?? DefaultLambda;
         long spannerPrompts = _spannerPrompts ?? EllipticPotentialBound(d, lambda, nu);
-        long explorationRounds = _explorationRounds ?? _target.InformativePairs(d, beta);
+        long explorationRounds = _explorationRounds ?? Target.InformativePairs(d, beta);
         double share = _spannerShare ?? DefaultSpannerShare;
+        double slack = _coverageSlack ?? DefaultCoverageSlack;
         double? hint = _coverageHint;
         bool coverageAssumed = false;
         if (hint is null && budgetComp is null)
         {
-            hint = Math.Min(Math.Exp(Math.Min(700, 2 * _target.RMax / beta)), FallbackCoverageCap);
+            hint = Math.Min(Math.Exp(Math.Min(700, 2 * Target.RMax / beta)), FallbackCoverageCap);
             coverageAssumed = true;
         }
         long? phase1Compute = budgetComp is long b ? (long)(share * b) : null;
         long candidatePairs = _candidatePairs
             ?? (hint is double c
-                ? (long)Math.Min(long.MaxValue / 4, Math.Ceiling(c * Math.Log(1 / _target.Delta) * _target.RMax / _target.Epsilon))
+                ? (long)Math.Min(1e12, Math.Ceiling(c / 2 * Math.Log(Math.Max(2, spannerPrompts) / Target.Delta)))
                 : Math.Max(1, phase1Compute!.Value / 4));
-        double? rejectionCoverage = _rejectionCoverage ?? (hint is double h ? Math.Max(1, CoverageSlack * h) : null);
-        return new SpannerSettings(_target, nu, lambda, spannerPrompts, candidatePairs, explorationRounds,
-            rejectionCoverage, _rejectionDelta ?? _target.Delta, phase1Compute, _anytime, hint, coverageAssumed);
+        double? rejectionCoverage = _rejectionCoverage ?? (hint is double h && !coverageAssumed ? Math.Max(1, slack * h) : null);
+        double pilotMiss = _pilotMiss ?? Math.Clamp(Target.Epsilon / (2 * Target.RMax), 1e-9, 0.5);
+        return new SpannerSettings(Target, nu, lambda, spannerPrompts, candidatePairs, explorationRounds,
+            rejectionCoverage, slack, pilotMiss, phase1Compute, _anytime, hint, coverageAssumed);
     }
-
-    /// <summary>M_rej when it is set by the compute budget: what is left after Phase 1, spread over T_exp rounds of
-    /// ≈ <see cref="RoundCostInM"/>·M calls each: M = max(1, remaining/(4·T_exp)).</summary>
-    public static double RejectionCoverageFor(long remainingComp, long explorationRounds) =>
-        Math.Max(1, Math.Min(1e15, remainingComp / (RoundCostInM * Math.Max(1, explorationRounds))));
 
     /// <summary>
     /// The largest n with n·min(1,ν²) ≤ 2d·ln(1 + n·L²/(dλ)), L = 2 (relative features of unit-norm φ):
@@ -128,20 +136,21 @@ public sealed class SpannerSampling : IEnumerableAlgorithm
     }
 
     /// <inheritdoc />
-    public AlgorithmOutput Run(EnumerableEnvironment environment, Rng rng, IProgress<double>? progress, CancellationToken cancellationToken)
+    public AlgorithmOutput Run(ILearnerEnvironment environment, Rng rng, IProgress<double>? progress, CancellationToken cancellationToken)
     {
-        var env = environment;
+        var log = new SampleLog();
+        var env = new RecordingEnvironment(environment, log);
         var meter = env.Meter;
         int d = env.Dimension;
         double beta = env.Beta;
         var s = Derive(d, beta, meter.BudgetComp);
+        CheckPlan(s, d, meter.BudgetComp);
         double nuSquared = s.Nu * s.Nu;
 
         var sigma = new EllipticNorm(d, s.Lambda);         // Σ = λI + Σ_{Ψ} v vᵀ
         var ridge = new RidgeRegression(d, s.Lambda);      // least squares on D
         var theta = new double[d];
         var v = new double[d];
-        var phi1 = new double[d];
         var phi2 = new double[d];
         var phase1Rng = rng.Split("phase1");
         var phase2Rng = rng.Split("phase2");
@@ -149,9 +158,9 @@ public sealed class SpannerSampling : IEnumerableAlgorithm
         var status = RunStatus.Ok;
         long phase1Pairs = 0, spannerSize = 0, explorationDone = 0, samplerFailures = 0, samplerCalls = 0;
         double phase1Stop = 0;          // 1 = failure streak (anytime), 2 = T_span reached, 3 = compute share spent
-        double rejectionCoverage = s.RejectionCoverage ?? double.NaN;
+        double phase2Stop = 0;          // 1 = T_exp rounds done, 2 = the budget could not pay for another round
+        double coverage = s.RejectionCoverage ?? double.NaN;
         long phase1ComputeEnd = s.Phase1Compute is long share ? meter.TComp + share : long.MaxValue;
-        SoftmaxSampler? sampler = null;
         try
         {
             // ---------------- Phase 1: spanner ----------------
@@ -159,7 +168,7 @@ public sealed class SpannerSampling : IEnumerableAlgorithm
             for (long t = 0; t < s.SpannerPrompts; t++)
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                int x = env.DrawPrompt(phase1Rng);
+                var x = env.DrawPrompt(phase1Rng);
                 bool informative = false;
                 for (long k = 0; k < s.CandidatePairs; k++)
                 {
@@ -167,10 +176,10 @@ public sealed class SpannerSampling : IEnumerableAlgorithm
                     // ended the spanner, so the run reports budget_exhausted (it still explores with what is left).
                     if (meter.TComp + 2 > phase1ComputeEnd) { phase1Stop = 3; status = RunStatus.BudgetExhausted; goto phase2; }
                     if ((phase1Pairs & 0xFFFF) == 0xFFFF) cancellationToken.ThrowIfCancellationRequested();
-                    int y1 = env.Sample(x, phase1Rng);
-                    int y2 = env.Sample(x, phase1Rng);
+                    var y1 = env.Sample(x, phase1Rng);
+                    var y2 = env.Sample(x, phase1Rng);
                     phase1Pairs++;
-                    Difference(env.FeatureRow(x, y1), env.FeatureRow(x, y2), v);
+                    Difference(env.Features(y1), env.Features(y2), v);
                     double normSquared = sigma.NormSquared(v);
                     if (normSquared <= nuSquared) continue;            // covered: no reward query
                     if (!(normSquared <= MaxSpannerNormSquared))
@@ -178,10 +187,12 @@ public sealed class SpannerSampling : IEnumerableAlgorithm
                             $"spanner: a relative feature has ‖v‖²_Σ⁻¹ = {normSquared:0.###E+0} (λ = {s.Lambda:R}), beyond what Σ⁻¹ can " +
                             $"resolve in double precision ({MaxSpannerNormSquared:0E+0}): rescale the features or raise --algo-param lambda");
                     if (meter.RemainingData < 2) { status = RunStatus.BudgetExhausted; goto output; }
-                    double r1 = env.Query(x, y1);
-                    double r2 = env.Query(x, y2);
+                    double r1 = env.Query(y1);
+                    double r2 = env.Query(y2);
                     ridge.Add(v, r1 - r2);
                     sigma.Add(v);
+                    log.Keep(y1);
+                    log.Keep(y2);
                     spannerSize++;
                     informative = true;
                     break;
@@ -193,28 +204,34 @@ public sealed class SpannerSampling : IEnumerableAlgorithm
         phase2:
             // ---------------- Phase 2: exploration with Σ_span frozen ----------------
             progress?.Report(0.1);
-            if (double.IsNaN(rejectionCoverage))
-                rejectionCoverage = RejectionCoverageFor(meter.RemainingComp, s.ExplorationRounds);
-            sampler = new SoftmaxSampler(beta, rejectionCoverage, s.RejectionDelta);
+            ridge.Solve(theta);
+            if (double.IsNaN(coverage)) coverage = s.CoverageSlack * log.CoverageEstimate(env, theta);
+            var sampler = EnvelopeSampler.ForCoverage(beta, coverage, s.PilotMiss, s.Target.Delta);
+            double roundCost = 1 + sampler.PilotSamples + coverage;   // anchor + pilot + ≈ τ/Z ≤ M proposals
             var sigmaSpanInverse = sigma.Inverse.ToArray();   // Σ_span⁻¹, frozen
             var scratch = new double[d];
+            phase2Stop = 1;
             for (long t = 0; t < s.ExplorationRounds; t++)
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                if (meter.RemainingData < 2) { status = RunStatus.BudgetExhausted; break; }
-                int x = env.DrawPrompt(phase2Rng);
+                if (meter.RemainingData < 2 || meter.RemainingComp < RoundCostSlack * roundCost)
+                {
+                    phase2Stop = 2;
+                    status = RunStatus.BudgetExhausted;
+                    break;
+                }
+                var x = env.DrawPrompt(phase2Rng);
                 ridge.Solve(theta);                                   // θ_t = ridge LS on D
-                int y2 = env.Sample(x, phase2Rng);                    // anchor y2 ~ π_ref
-                env.Features(x, y2, phi2);
-                var f = new TruncatedAnchoredScore(env, x, theta, phi2, sigmaSpanInverse, nuSquared, scratch);
-                var draw = sampler.Sample(x, env, f, phase2Rng);      // y1 ~ π_ref·exp(f/β), capped at M_rej
+                var y2 = env.Sample(x, phase2Rng);                    // anchor y2 ~ π_ref
+                env.Features(y2).CopyTo(phi2);
+                var f = new TruncatedAnchoredScore(env, theta, phi2, sigmaSpanInverse, nuSquared, scratch);
+                var draw = sampler.Sample(x, env, f, phase2Rng);      // y1 ~ π_ref·exp(f/β), enveloped
                 samplerCalls++;
                 if (draw.Failed) samplerFailures++;
-                int y1 = draw.Response;
-                double r1 = env.Query(x, y1);
-                double r2 = env.Query(x, y2);
-                env.Features(x, y1, phi1);
-                Difference(phi1, phi2, v);
+                var y1 = draw.Response;
+                double r1 = env.Query(y1);
+                double r2 = env.Query(y2);
+                Difference(env.Features(y1), phi2, v);
                 ridge.Add(v, r1 - r2);
                 explorationDone++;
                 progress?.Report(0.1 + 0.9 * (t + 1) / s.ExplorationRounds);
@@ -228,14 +245,15 @@ public sealed class SpannerSampling : IEnumerableAlgorithm
     output:
         // ---------------- Output: θ̂ = ridge LS on D, truncated anchored sampler ----------------
         ridge.Solve(theta);
-        if (double.IsNaN(rejectionCoverage)) rejectionCoverage = RejectionCoverageFor(Math.Max(0, meter.RemainingComp), s.ExplorationRounds);
-        sampler ??= new SoftmaxSampler(beta, rejectionCoverage, s.RejectionDelta);
-        var policy = new AnchoredTruncatedPolicy(theta, sigma.Inverse, s.Nu, sampler, rng.Split("output").Seed);
+        double outputCoverage = s.RejectionCoverage ?? s.CoverageSlack * log.CoverageEstimate(env, theta);
+        var outputSampler = EnvelopeSampler.ForCoverage(beta, outputCoverage, s.PilotMiss, s.Target.Delta);
+        var policy = new AnchoredTruncatedPolicy(theta, sigma.Inverse, s.Nu, outputSampler, rng.Split("output").Seed);
         var diagnostics = new Dictionary<string, double>
         {
             ["spanner_size"] = spannerSize,
             ["phase1_pairs"] = phase1Pairs,
             ["phase1_stop"] = phase1Stop,
+            ["phase2_stop"] = phase2Stop,
             ["exploration_rounds"] = explorationDone,
             ["sampler_failures"] = samplerFailures,
             ["sampler_calls"] = samplerCalls,
@@ -244,8 +262,9 @@ public sealed class SpannerSampling : IEnumerableAlgorithm
             ["spanner_prompts_max"] = s.SpannerPrompts,
             ["candidate_pairs"] = s.CandidatePairs,
             ["exploration_rounds_planned"] = s.ExplorationRounds,
-            ["rejection_coverage"] = rejectionCoverage,
-            ["rejection_delta"] = s.RejectionDelta,
+            ["rejection_coverage"] = double.IsNaN(coverage) ? outputCoverage : coverage,
+            ["output_coverage"] = outputCoverage,
+            ["pilot_miss"] = s.PilotMiss,
             ["epsilon"] = s.Target.Epsilon,
             ["delta"] = s.Target.Delta,
             ["rmax_assumed"] = s.Target.RMax,
@@ -253,6 +272,26 @@ public sealed class SpannerSampling : IEnumerableAlgorithm
         if (s.CoverageHint is double hint) diagnostics[s.CoverageAssumed ? "coverage_assumed" : "coverage_hint"] = hint;
         progress?.Report(1);
         return new AlgorithmOutput(policy, status, diagnostics);
+    }
+
+    /// <summary>
+    /// Refuses, before any oracle call, a configuration whose planned work cannot finish: at most
+    /// 2·K_span·T_span Phase-1 samples (or the compute budget) and T_exp rounds of ≈ (1 + m + M) samples, each costing
+    /// O(d²) for its norm test or truncated score. A given compute budget bounds the calls; without one the
+    /// derived plan must fit under <see cref="MaxPlannedWork"/>.
+    /// </summary>
+    private static void CheckPlan(SpannerSettings s, int d, long? budgetComp)
+    {
+        double phase1 = Math.Min(2.0 * s.CandidatePairs * s.SpannerPrompts, s.Phase1Compute ?? double.PositiveInfinity);
+        double m = s.RejectionCoverage is double c ? c * (Math.Log(1 / s.PilotMiss) + 1) : 0;
+        double phase2 = s.ExplorationRounds * (1 + m);
+        double calls = Math.Min(phase1 + phase2, budgetComp ?? double.PositiveInfinity);
+        double work = calls * Math.Max(1.0, (double)d * d);
+        if (work > MaxPlannedWork)
+            throw new Experiments.InputException(
+                $"spanner: the plan implies ≈ {calls:0.#E+0} oracle calls at O(d²) = {(double)d * d:0.#E+0} each " +
+                $"(K_span = {s.CandidatePairs}, T_span = {s.SpannerPrompts}, T_exp = {s.ExplorationRounds}{(s.RejectionCoverage is double mm ? $", M = {mm:0.#E+0}" : "")}), " +
+                "which cannot finish: give a smaller --budget-comp, a coverage-hint, or smaller candidate-pairs/exploration-rounds/rejection-coverage");
     }
 
     private static void Difference(ReadOnlySpan<double> a, ReadOnlySpan<double> b, Span<double> result)
@@ -267,13 +306,14 @@ public sealed class SpannerSampling : IEnumerableAlgorithm
 /// <param name="Lambda">λ, ridge and initial Σ = λI.</param>
 /// <param name="SpannerPrompts">T_span, maximum spanner prompts.</param>
 /// <param name="CandidatePairs">K_span, candidate pairs per spanner prompt (and the anytime failure streak).</param>
-/// <param name="ExplorationRounds">T_exp.</param>
-/// <param name="RejectionCoverage">M_rej, or null to set it from the remaining compute budget at the start of Phase 2.</param>
-/// <param name="RejectionDelta">δ_rej.</param>
+/// <param name="ExplorationRounds">T_exp (at most; the budget may pay for fewer).</param>
+/// <param name="RejectionCoverage">M of the rejection sampler, or null to estimate it from the samples drawn.</param>
+/// <param name="CoverageSlack">M = this × the coverage estimate.</param>
+/// <param name="PilotMiss">η: the sampler's pilot misses a response of π_ref-mass 1/M with probability ≤ η.</param>
 /// <param name="Phase1Compute">Sampling-oracle calls Phase 1 may spend, or null (no compute budget).</param>
 /// <param name="Anytime">Whether a prompt whose K_span pairs all fail ends Phase 1.</param>
 /// <param name="CoverageHint">The coverage hint used (given or assumed), or null (budget-driven).</param>
 /// <param name="CoverageAssumed">True if the hint is the fallback, not the user's.</param>
 public sealed record SpannerSettings(LearningTarget Target, double Nu, double Lambda, long SpannerPrompts, long CandidatePairs,
-    long ExplorationRounds, double? RejectionCoverage, double RejectionDelta, long? Phase1Compute, bool Anytime,
+    long ExplorationRounds, double? RejectionCoverage, double CoverageSlack, double PilotMiss, long? Phase1Compute, bool Anytime,
     double? CoverageHint, bool CoverageAssumed);

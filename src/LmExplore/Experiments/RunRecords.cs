@@ -21,7 +21,32 @@ public sealed record RunRequest(
     long? BudgetTokens = null,
     bool Normalize = false);
 
-/// <summary>The result of one run: the JSON contract of SPEC §5 (plus algorithm diagnostics).</summary>
+/// <summary>The result of one run: the JSON contract of docs/CLI.md (plus algorithm diagnostics).</summary>
+/// <param name="Instance">Instance name (family and parameters, or the file name).</param>
+/// <param name="Algorithm">Algorithm name.</param>
+/// <param name="Seed">The run seed.</param>
+/// <param name="Beta">β.</param>
+/// <param name="D">Feature dimension d.</param>
+/// <param name="Status"><c>ok</c>, <c>budget_exhausted</c> or <c>error</c>.</param>
+/// <param name="TData">Reward queries spent.</param>
+/// <param name="TComp">Sampling-oracle calls spent (normalizer, pilot and enumeration charges included).</param>
+/// <param name="TTokens">Token-oracle calls spent.</param>
+/// <param name="JOpt">J_β(π*).</param>
+/// <param name="JRef">J_β(π_ref).</param>
+/// <param name="JOut">J_β of the output sampler's law.</param>
+/// <param name="Suboptimality">J_opt − J_out, J_out the value of the output sampler's law as a user would draw it.</param>
+/// <param name="SuboptimalityCiLow">Lower end of a 95 % interval when <paramref name="Evaluation"/> is Monte Carlo, else null.</param>
+/// <param name="SuboptimalityCiHigh">Upper end of that interval, else null.</param>
+/// <param name="SuboptimalityTarget">J_opt − J of the sampler's idealized target (diagnostic).</param>
+/// <param name="ExpectedRewardOut">E_{x~ρ, y~output}[r*(x,y)].</param>
+/// <param name="Epsilon">The ε the algorithm was asked to reach.</param>
+/// <param name="ReachedEpsilon">Suboptimality ≤ ε (for a Monte Carlo estimate: its whole interval).</param>
+/// <param name="Evaluation"><c>exact</c> or <c>monte_carlo</c>.</param>
+/// <param name="OutputSampleCost">Expected sampling-oracle calls to draw one response from the output.</param>
+/// <param name="CCov">C_cov(π*).</param>
+/// <param name="CCond">C_cond(π*) for autoregressive instances, else null.</param>
+/// <param name="WallSeconds">Wall time of the run.</param>
+/// <param name="Diagnostics">Algorithm and evaluation diagnostics, snake_case keys.</param>
 public sealed record RunResult(
     string Instance,
     string Algorithm,
@@ -36,6 +61,13 @@ public sealed record RunResult(
     double JRef,
     double JOut,
     double Suboptimality,
+    double? SuboptimalityCiLow,
+    double? SuboptimalityCiHigh,
+    double SuboptimalityTarget,
+    double ExpectedRewardOut,
+    double Epsilon,
+    bool ReachedEpsilon,
+    string Evaluation,
     double OutputSampleCost,
     double CCov,
     double? CCond,

@@ -4,7 +4,7 @@ using System.Text.Json;
 namespace LmExplore.Experiments;
 
 /// <summary>
-/// The one JSON shape of a run result (SPEC §5), shared by <c>run --json</c>, <c>--out</c> JSON lines
+/// The one JSON shape of a run result (docs/CLI.md), shared by <c>run --json</c>, <c>--out</c> JSON lines
 /// and sweeps. Property order is fixed; doubles round-trip exactly; non-finite numbers become null.
 /// </summary>
 public static class RunResultJson
@@ -35,6 +35,19 @@ public static class RunResultJson
         Number(w, "J_ref", r.JRef);
         Number(w, "J_out", r.JOut);
         Number(w, "suboptimality", r.Suboptimality);
+        if (r.SuboptimalityCiLow is double lo && r.SuboptimalityCiHigh is double hi)
+        {
+            w.WriteStartArray("suboptimality_ci");
+            w.WriteNumberValue(lo);
+            w.WriteNumberValue(hi);
+            w.WriteEndArray();
+        }
+        else w.WriteNull("suboptimality_ci");
+        Number(w, "suboptimality_target", r.SuboptimalityTarget);
+        Number(w, "expected_reward_out", r.ExpectedRewardOut);
+        Number(w, "epsilon", r.Epsilon);
+        w.WriteBoolean("reached_epsilon", r.ReachedEpsilon);
+        w.WriteString("evaluation", r.Evaluation);
         Number(w, "output_sample_cost", r.OutputSampleCost);
         Number(w, "C_cov", r.CCov);
         if (r.CCond is double c) Number(w, "C_cond", c); else w.WriteNull("C_cond");
@@ -67,6 +80,13 @@ public static class RunResultJson
             JRef: Read(o.GetProperty("J_ref")),
             JOut: Read(o.GetProperty("J_out")),
             Suboptimality: Read(o.GetProperty("suboptimality")),
+            SuboptimalityCiLow: o.GetProperty("suboptimality_ci") is { ValueKind: JsonValueKind.Array } ci ? ci[0].GetDouble() : null,
+            SuboptimalityCiHigh: o.GetProperty("suboptimality_ci") is { ValueKind: JsonValueKind.Array } ci2 ? ci2[1].GetDouble() : null,
+            SuboptimalityTarget: Read(o.GetProperty("suboptimality_target")),
+            ExpectedRewardOut: Read(o.GetProperty("expected_reward_out")),
+            Epsilon: Read(o.GetProperty("epsilon")),
+            ReachedEpsilon: o.GetProperty("reached_epsilon").GetBoolean(),
+            Evaluation: o.GetProperty("evaluation").GetString()!,
             OutputSampleCost: Read(o.GetProperty("output_sample_cost")),
             CCov: Read(o.GetProperty("C_cov")),
             CCond: o.GetProperty("C_cond").ValueKind == JsonValueKind.Null ? null : o.GetProperty("C_cond").GetDouble(),

@@ -17,7 +17,11 @@ public static class Runner
 
     /// <summary>Runs the request. Throws <see cref="InputException"/> on bad input; never lets a budget exception escape.
     /// The same request gives the same result, wall_seconds aside.</summary>
-    public static RunResult Run(RunRequest request, IProgress<double>? progress = null, CancellationToken cancellationToken = default)
+    public static RunResult Run(RunRequest request, IProgress<double>? progress = null, CancellationToken cancellationToken = default) =>
+        Execute(request, progress, cancellationToken).Result;
+
+    /// <summary>Like <see cref="Run"/>, and also hands back the output policy and the instance, e.g. to draw from the output.</summary>
+    public static RunOutcome Execute(RunRequest request, IProgress<double>? progress = null, CancellationToken cancellationToken = default)
     {
         var clock = Stopwatch.StartNew();
         if (request.BudgetComp is < 0) throw new InputException($"--budget-comp must be ≥ 0, got {request.BudgetComp}");
@@ -40,17 +44,13 @@ public static class Runner
             throw new InvalidOperationException($"{algorithm.Name} let a budget exception escape", e);
         }
 
-        var policy = output.Policy.Tabulate(instance);
+        var evaluation = new EnumerableOutputEvaluator(instance).Evaluate(output.Policy, algorithm.Target.Epsilon);
         double jOpt = ExactEvaluator.OptimalValue(instance);
-        double jRef = ExactEvaluator.ReferenceValue(instance);
-        double jOut = ExactEvaluator.Value(instance, policy);
-        double sampleCost = output.Policy.ExpectedSampleCost(instance);
         var diagnostics = new Dictionary<string, double>(output.Diagnostics, StringComparer.Ordinal);
-        if (output.Policy is IEvaluationDiagnostics extra)
-            foreach (var (key, value) in extra.EvaluationDiagnostics(instance)) diagnostics[key] = value;
+        foreach (var (key, value) in evaluation.Diagnostics) diagnostics[key] = value;
         diagnostics["average_coverage"] = ExactEvaluator.AverageCoverageOfOptimal(instance);
 
-        return new RunResult(
+        var result = new RunResult(
             Instance: instance.Name,
             Algorithm: algorithm.Name,
             Seed: request.Seed,
@@ -61,13 +61,45 @@ public static class Runner
             TComp: meter.TComp,
             TTokens: meter.TTokens,
             JOpt: jOpt,
-            JRef: jRef,
-            JOut: jOut,
-            Suboptimality: jOpt - jOut,
-            OutputSampleCost: sampleCost,
+            JRef: ExactEvaluator.ReferenceValue(instance),
+            JOut: evaluation.JOut,
+            Suboptimality: evaluation.Suboptimality,
+            SuboptimalityCiLow: evaluation.CiLow,
+            SuboptimalityCiHigh: evaluation.CiHigh,
+            SuboptimalityTarget: evaluation.SuboptimalityTarget,
+            ExpectedRewardOut: evaluation.ExpectedReward,
+            Epsilon: algorithm.Target.Epsilon,
+            ReachedEpsilon: evaluation.ReachedEpsilon,
+            Evaluation: evaluation.Method,
+            OutputSampleCost: evaluation.SampleCost,
             CCov: ExactEvaluator.CoverageOfOptimal(instance),
             CCond: null,
             WallSeconds: clock.Elapsed.TotalSeconds,
             Diagnostics: diagnostics);
+        return new RunOutcome(result, output.Policy, instance);
+    }
+
+    /// <summary>
+    /// Draws <paramref name="count"/> responses from a run's output exactly as a user would — x ~ ρ, then the output
+    /// sampler through a fresh, unbudgeted oracle (evaluation only: nothing is charged to the run) — and writes them
+    /// as JSON lines <c>{"prompt": x, "response": y}</c>. A seed fixes the draws. Returns the sampling-oracle calls spent.
+    /// </summary>
+    public static long WriteOutputSamples(RunOutcome outcome, long count, ulong seed, TextWriter writer, CancellationToken cancellationToken = default)
+    {
+        var rng = new Rng(seed).Split("output-samples");
+        var environment = new EnumerableEnvironment(outcome.Instance, new Meter(), rng.Split(NoiseKey));
+        var line = new System.Text.StringBuilder();
+        for (long i = 0; i < count; i++)
+        {
+            if ((i & 0xFF) == 0) cancellationToken.ThrowIfCancellationRequested();
+            var x = environment.DrawPrompt(rng);
+            var draw = outcome.Policy.Sample(environment, x, rng);
+            line.Clear().Append("{\"prompt\": ").Append(x.Index).Append(", \"response\": ").Append(draw.Response.Index).Append('}');
+            writer.WriteLine(line);
+        }
+        return environment.Meter.TComp;
     }
 }
+
+/// <summary>A finished run: its result, the output policy it produced and the instance it ran on.</summary>
+public sealed record RunOutcome(RunResult Result, Policies.IOutputPolicy Policy, EnumerableInstance Instance);

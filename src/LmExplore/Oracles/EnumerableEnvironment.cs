@@ -4,16 +4,18 @@ using LmExplore.Numerics;
 namespace LmExplore.Oracles;
 
 /// <summary>
-/// A learner's metered view of an <see cref="EnumerableInstance"/>: prompts, the sampling oracle
-/// (T_comp), the reward oracle with the instance's noise (T_data) and the free feature map.
-/// Responses are indices into the prompt's response list. The hidden θ* and rewards are not exposed.
+/// A learner's metered view of an <see cref="EnumerableInstance"/>: prompts, the sampling oracle (T_comp), the
+/// reward oracle with the instance's noise (T_data), features of issued responses, and enumeration of Y(x) at
+/// |Y(x)| T_comp. Every handle it accepts must carry its own stamp, so an algorithm cannot ask about a response
+/// it did not sample or a prompt it did not receive. The instance (θ*, rewards, unsampled responses) stays hidden.
 /// </summary>
-public sealed class EnumerableEnvironment : IPromptSource, ISamplingOracle<int>, IRewardOracle<int>, IFeatureMap<int>
+public sealed class EnumerableEnvironment : ILearnerEnvironment
 {
     private readonly EnumerableInstance _instance;
     private readonly Rng _noiseRng;
-    private readonly bool[] _received;
-    private readonly AliasTable[] _refSamplers; // π_ref(·|x) per prompt, as an array: the sampling hot path avoids an interface call
+    private readonly AliasTable[] _refSamplers; // π_ref(·|x) per prompt, as an array: the sampling hot path avoids a list lookup
+    private readonly double[][] _logRef;
+    private readonly int _issuer = Issuers.Next();
 
     /// <summary>Creates the view; reward noise is drawn from <paramref name="noiseRng"/>.</summary>
     public EnumerableEnvironment(EnumerableInstance instance, Meter meter, Rng noiseRng)
@@ -21,62 +23,50 @@ public sealed class EnumerableEnvironment : IPromptSource, ISamplingOracle<int>,
         _instance = instance;
         Meter = meter;
         _noiseRng = noiseRng;
-        _received = new bool[instance.Prompts.Count];
         _refSamplers = instance.Prompts.Select(p => p.RefSampler).ToArray();
+        _logRef = instance.Prompts.Select(p => p.LogRefProbs).ToArray();
     }
 
-    /// <summary>The meter every call is charged to.</summary>
+    /// <inheritdoc />
     public Meter Meter { get; }
-    /// <summary>β (known to the learner).</summary>
+    /// <inheritdoc />
     public double Beta => _instance.Beta;
-    /// <summary>d.</summary>
+    /// <inheritdoc />
     public int Dimension => _instance.Dimension;
-    /// <summary>Number of prompts (the support of ρ).</summary>
-    public int PromptCount => _instance.Prompts.Count;
-    /// <summary>|Y(x)| — known to the learner, but enumerating it costs |Y| samples (see <see cref="ChargeEnumeration"/>).</summary>
-    public int ResponseCount(int prompt) => _instance.Prompts[prompt].ResponseCount;
+    /// <inheritdoc />
+    public bool CanEnumerate => true;
 
     /// <inheritdoc />
-    public int DrawPrompt(Rng rng)
-    {
-        int x = _instance.PromptSampler.Sample(rng);
-        _received[x] = true;
-        return x;
-    }
+    public Prompt DrawPrompt(Rng rng) => new(_instance.PromptSampler.Sample(rng), _issuer);
 
     /// <inheritdoc />
-    public int Sample(int prompt, Rng rng)
+    public Response Sample(Prompt prompt, Rng rng)
     {
-        EnsureReceived(prompt);
+        Check(prompt);
         Meter.ChargeComp();
-        return _refSamplers[prompt].Sample(rng);
-    }
-
-    /// <summary>Draws <paramref name="destination"/>.Length samples, charged as that many oracle calls up front.</summary>
-    public void Sample(int prompt, Rng rng, Span<int> destination)
-    {
-        EnsureReceived(prompt);
-        Meter.ChargeComp(destination.Length);
-        var table = _refSamplers[prompt];
-        for (int i = 0; i < destination.Length; i++) destination[i] = table.Sample(rng);
+        int x = prompt.Index;
+        int y = _refSamplers[x].Sample(rng);
+        return new Response(x, y, _issuer, _logRef[x][y]);
     }
 
     /// <inheritdoc />
-    public double LogProb(int prompt, int response) => _instance.Prompts[prompt].LogRefProbs[response];
-
-    /// <summary>Charges |Y(x)| sampling-oracle calls for a method that enumerates all responses of a prompt.</summary>
-    public void ChargeEnumeration(int prompt)
+    public Response[] Enumerate(Prompt prompt)
     {
-        EnsureReceived(prompt);
-        Meter.ChargeComp(ResponseCount(prompt));
+        Check(prompt);
+        int x = prompt.Index;
+        var logRef = _logRef[x];
+        Meter.ChargeComp(logRef.Length);
+        var all = new Response[logRef.Length];
+        for (int y = 0; y < all.Length; y++) all[y] = new Response(x, y, _issuer, logRef[y]);
+        return all;
     }
 
     /// <inheritdoc />
-    public double Query(int prompt, int response)
+    public double Query(Response response)
     {
-        EnsureReceived(prompt);
+        Check(response);
         Meter.ChargeData();
-        double r = _instance.Prompts[prompt].Rewards[response];
+        double r = _instance.Prompts[response.PromptIndex].Rewards[response.Index];
         return _instance.Noise.Kind switch
         {
             NoiseKind.None => r,
@@ -87,15 +77,28 @@ public sealed class EnumerableEnvironment : IPromptSource, ISamplingOracle<int>,
     }
 
     /// <inheritdoc />
-    public void Features(int prompt, int response, Span<double> destination) =>
-        _instance.Prompts[prompt].FeatureRow(response).CopyTo(destination);
-
-    /// <summary>φ(x,y) without a copy.</summary>
-    public ReadOnlySpan<double> FeatureRow(int prompt, int response) => _instance.Prompts[prompt].FeatureRow(response);
-
-    private void EnsureReceived(int prompt)
+    public ReadOnlySpan<double> Features(Response response)
     {
-        if ((uint)prompt >= (uint)_received.Length || !_received[prompt])
-            throw new InvalidOperationException($"the oracle was asked about prompt {prompt}, which the learner has not received");
+        Check(response);
+        return _instance.Prompts[response.PromptIndex].FeatureRow(response.Index);
+    }
+
+    private void Check(Prompt prompt)
+    {
+        if (prompt.Issuer != _issuer)
+            throw new ForeignHandleException(prompt.Issuer == 0
+                ? "the oracle was asked about a prompt the learner has not received (default(Prompt))"
+                : $"the oracle was asked about {prompt}, which was issued by another environment");
+    }
+
+    private void Check(Response response)
+    {
+        if (response.Issuer != _issuer)
+            throw new ForeignHandleException(response.Issuer == 0
+                ? "the oracle was asked about a response it did not issue (default(Response))"
+                : $"the oracle was asked about {response}, which was issued by another environment");
     }
 }
+
+/// <summary>Thrown when an algorithm hands an oracle a prompt or response handle that oracle did not issue.</summary>
+public sealed class ForeignHandleException(string message) : InvalidOperationException(message);

@@ -4,73 +4,89 @@ using LmExplore.Oracles;
 namespace LmExplore.Policies;
 
 /// <summary>A score f(y) on the responses of one prompt. Implemented by structs so sampler loops inline it.</summary>
-public interface IResponseScore<TResponse>
+public interface IResponseScore
 {
     /// <summary>f(y).</summary>
-    double Score(TResponse response);
+    double Score(Response response);
 }
 
 /// <summary>What one sampler call produced.</summary>
 /// <param name="Response">The returned response.</param>
-/// <param name="Failed">True if no proposal was accepted and the last proposal was returned (SoftmaxSampler step 3).</param>
-/// <param name="OracleCalls">Sampling-oracle calls this draw cost (normalizer samples included).</param>
-public readonly record struct SamplerDraw<TResponse>(TResponse Response, bool Failed, long OracleCalls);
+/// <param name="Failed">True if no proposal was accepted and the last proposal was returned.</param>
+/// <param name="OracleCalls">Sampling-oracle calls this draw cost (pilot samples and anchors included).</param>
+public readonly record struct SamplerDraw(Response Response, bool Failed, long OracleCalls);
 
 /// <summary>
-/// SoftmaxSampler (SPEC §2): rejection sampling of π_ref·exp(f/β) from π_ref with coverage guess M.
+/// EnvelopeSampler — rejection sampling of π_ref·exp(f/β) from π_ref with an envelope read off a pilot sample
+/// (our design; it replaces SoftmaxSampler's estimated normalizer, whose law could not be computed):
 /// <list type="number">
-/// <item>log Ẑ = logsumexp_j f(y'_j)/β − log m over m fresh samples y'_j ~ π_ref;</item>
-/// <item>for i = 1..N, N = ⌈4·M·ln(4/δ)⌉: draw y_i ~ π_ref, accept with probability min(1, exp(f(y_i)/β − log Ẑ)/M);</item>
-/// <item>if nothing is accepted, return y_N and report a failure.</item>
+/// <item>pilot: draw m samples y'_j ~ π_ref; log τ = max_j f(y'_j)/β;</item>
+/// <item>for i = 1..N: draw y_i ~ π_ref, accept with probability min(1, exp(f(y_i)/β − log τ)); return the first accepted;</item>
+/// <item>if none is accepted, return y_N (a sampler failure).</item>
 /// </list>
-/// Every sample — the m normalizer samples included — is an oracle call charged to T_comp.
+/// When the pilot contains a response of the largest score, τ bounds exp(f/β) everywhere and step 2 is exact
+/// rejection sampling: the output is π_ref·exp(f/β)/Z exactly (up to the failure branch). When it misses one, the
+/// output is the target capped at ratio τ/Z. Because τ depends on the pilot only through its maximum, whose law
+/// is P(max ≤ t) = P_ref(f/β ≤ t)^m, the law of what this sampler returns is computable exactly
+/// (<see cref="EnvelopeLaw"/>) — which is what the headline suboptimality scores.
+/// <para>Parameters from one coverage figure M (the largest ratio π̄/π_ref the sampler should reproduce):
+/// m = ⌈M·ln(1/η)⌉ makes a response of π_ref-mass 1/M appear in the pilot with probability ≥ 1 − η;
+/// N = ⌈4·M·ln(4/δ)⌉ proposals fail with probability ≤ (1 − 1/M)^N ≤ (δ/4)⁴ once the envelope is found.
+/// Cost ≈ m + τ/Z calls per draw.</para>
+/// Every sample — pilot included — is an oracle call charged to T_comp.
 /// </summary>
-public sealed class SoftmaxSampler
+public sealed class EnvelopeSampler
 {
-    /// <summary>Creates a sampler. <paramref name="normalizerSamples"/> m defaults to ⌈M⌉.</summary>
-    public SoftmaxSampler(double beta, double coverageGuess, double delta, int? normalizerSamples = null)
+    /// <summary>Creates a sampler with pilot size m and at most N proposals.</summary>
+    public EnvelopeSampler(double beta, long pilotSamples, long maxProposals)
     {
         if (!(beta > 0) || double.IsInfinity(beta)) throw new ArgumentOutOfRangeException(nameof(beta), "beta must be positive and finite");
-        if (!(coverageGuess >= 1) || double.IsInfinity(coverageGuess)) throw new ArgumentOutOfRangeException(nameof(coverageGuess), "M must be ≥ 1 and finite");
-        if (!(delta > 0 && delta < 1)) throw new ArgumentOutOfRangeException(nameof(delta), "delta must lie in (0,1)");
+        if (pilotSamples < 1) throw new ArgumentOutOfRangeException(nameof(pilotSamples), "m must be ≥ 1");
+        if (maxProposals < 1) throw new ArgumentOutOfRangeException(nameof(maxProposals), "N must be ≥ 1");
         Beta = beta;
-        CoverageGuess = coverageGuess;
-        Delta = delta;
-        NormalizerSamples = normalizerSamples ?? (int)Math.Min(int.MaxValue, Math.Ceiling(coverageGuess));
-        if (NormalizerSamples <= 0) throw new ArgumentOutOfRangeException(nameof(normalizerSamples), "m must be ≥ 1");
-        MaxProposals = (long)Math.Ceiling(4 * coverageGuess * Math.Log(4 / delta));
+        PilotSamples = pilotSamples;
+        MaxProposals = maxProposals;
     }
+
+    /// <summary>The sampler for coverage M, pilot miss probability η and failure probability δ (see the class remarks).</summary>
+    public static EnvelopeSampler ForCoverage(double beta, double coverage, double missProbability, double delta)
+    {
+        if (!(coverage >= 1) || double.IsInfinity(coverage)) throw new ArgumentOutOfRangeException(nameof(coverage), "M must be ≥ 1 and finite");
+        if (!(missProbability > 0 && missProbability < 1)) throw new ArgumentOutOfRangeException(nameof(missProbability), "η must lie in (0,1)");
+        if (!(delta > 0 && delta < 1)) throw new ArgumentOutOfRangeException(nameof(delta), "δ must lie in (0,1)");
+        double m = Math.Ceiling(coverage * Math.Log(1 / missProbability));
+        double n = Math.Ceiling(4 * coverage * Math.Log(4 / delta));
+        return new EnvelopeSampler(beta, (long)Math.Clamp(m, 1, MaxCalls), (long)Math.Clamp(n, 1, MaxCalls));
+    }
+
+    /// <summary>Largest pilot size or proposal count (≈ 10¹² calls — far beyond any run that finishes).</summary>
+    public const double MaxCalls = 1e12;
 
     /// <summary>β.</summary>
     public double Beta { get; }
-    /// <summary>M.</summary>
-    public double CoverageGuess { get; }
-    /// <summary>δ.</summary>
-    public double Delta { get; }
-    /// <summary>m: samples spent estimating log Ẑ.</summary>
-    public int NormalizerSamples { get; }
-    /// <summary>N = ⌈4·M·ln(4/δ)⌉.</summary>
+    /// <summary>m: pilot samples that set the envelope.</summary>
+    public long PilotSamples { get; }
+    /// <summary>N: proposals before a failure.</summary>
     public long MaxProposals { get; }
 
-    /// <summary>Draws one response for prompt x.</summary>
-    public SamplerDraw<TResponse> Sample<TResponse, TScore>(int prompt, ISamplingOracle<TResponse> oracle, in TScore score, Rng rng)
-        where TScore : IResponseScore<TResponse>
+    /// <summary>Draws one response for prompt x, charging every sample to <paramref name="environment"/>'s meter.</summary>
+    public SamplerDraw Sample<TScore>(Prompt prompt, ILearnerEnvironment environment, in TScore score, Rng rng)
+        where TScore : IResponseScore
     {
-        var logZ = new LogMath.Accumulator();
-        for (int j = 0; j < NormalizerSamples; j++) logZ.Add(score.Score(oracle.Sample(prompt, rng)) / Beta);
-        double logZHat = logZ.Value - Math.Log(NormalizerSamples);
-        double logThreshold = logZHat + Math.Log(CoverageGuess);
-        long calls = NormalizerSamples;
-        TResponse last = default!;
+        double logTau = double.NegativeInfinity;
+        for (long j = 0; j < PilotSamples; j++)
+            logTau = Math.Max(logTau, score.Score(environment.Sample(prompt, rng)) / Beta);
+        long calls = PilotSamples;
+        Response last = default;
         for (long i = 0; i < MaxProposals; i++)
         {
-            last = oracle.Sample(prompt, rng);
+            last = environment.Sample(prompt, rng);
             calls++;
-            // Accept with probability min(1, exp(f/β − log Ẑ − log M)), compared in log space.
-            if (Math.Log(rng.NextDoubleOpenZero()) <= score.Score(last) / Beta - logThreshold)
-                return new SamplerDraw<TResponse>(last, false, calls);
+            // Accept with probability min(1, exp(f/β − log τ)), compared in log space.
+            if (Math.Log(rng.NextDoubleOpenZero()) <= score.Score(last) / Beta - logTau)
+                return new SamplerDraw(last, false, calls);
         }
-        return new SamplerDraw<TResponse>(last, true, calls);
+        return new SamplerDraw(last, true, calls);
     }
 }
 
@@ -81,7 +97,7 @@ public sealed class SoftmaxSampler
 public sealed class SirSampler
 {
     private readonly double[] _logWeights;
-    private object? _candidates; // TResponse[] of length N, reused across calls (allocated on first use per TResponse)
+    private readonly Response[] _candidates;
 
     /// <summary>Creates a sampler drawing <paramref name="proposals"/> candidates per call.</summary>
     public SirSampler(double beta, int proposals)
@@ -91,6 +107,7 @@ public sealed class SirSampler
         Beta = beta;
         Proposals = proposals;
         _logWeights = new double[proposals];
+        _candidates = new Response[proposals];
     }
 
     /// <summary>β.</summary>
@@ -98,15 +115,14 @@ public sealed class SirSampler
     /// <summary>N.</summary>
     public int Proposals { get; }
 
-    /// <summary>Draws one response for prompt x. Not thread-safe (reuses a weight buffer).</summary>
-    public SamplerDraw<TResponse> Sample<TResponse, TScore>(int prompt, ISamplingOracle<TResponse> oracle, in TScore score, Rng rng)
-        where TScore : IResponseScore<TResponse>
+    /// <summary>Draws one response for prompt x. Not thread-safe (reuses its buffers).</summary>
+    public SamplerDraw Sample<TScore>(Prompt prompt, ILearnerEnvironment environment, in TScore score, Rng rng)
+        where TScore : IResponseScore
     {
-        var candidates = _candidates as TResponse[] ?? (TResponse[])(_candidates = new TResponse[Proposals]);
         for (int i = 0; i < Proposals; i++)
         {
-            candidates[i] = oracle.Sample(prompt, rng);
-            _logWeights[i] = score.Score(candidates[i]) / Beta;
+            _candidates[i] = environment.Sample(prompt, rng);
+            _logWeights[i] = score.Score(_candidates[i]) / Beta;
         }
         double lse = LogMath.LogSumExp(_logWeights);
         double u = rng.NextDouble();
@@ -114,34 +130,33 @@ public sealed class SirSampler
         for (int i = 0; i < Proposals; i++)
         {
             cumulative += Math.Exp(_logWeights[i] - lse);
-            if (u < cumulative) return new SamplerDraw<TResponse>(candidates[i], false, Proposals);
+            if (u < cumulative) return new SamplerDraw(_candidates[i], false, Proposals);
         }
-        return new SamplerDraw<TResponse>(candidates[^1], false, Proposals);
+        return new SamplerDraw(_candidates[^1], false, Proposals);
     }
 }
 
 /// <summary>
 /// Exact sampler by enumeration: computes π_ref·exp(f/β) over all of Y(x) and draws from it. Not
-/// oracle-efficient: every call charges |Y(x)| sampling-oracle calls, as enumerating Y requires.
+/// oracle-efficient: every call enumerates Y(x), which charges |Y(x)| sampling-oracle calls.
 /// </summary>
 public static class ExactSampler
 {
     /// <summary>Draws one response exactly, charging |Y(x)| to T_comp.</summary>
-    public static SamplerDraw<int> Sample<TScore>(int prompt, EnumerableEnvironment environment, in TScore score, Rng rng)
-        where TScore : IResponseScore<int>
+    public static SamplerDraw Sample<TScore>(Prompt prompt, ILearnerEnvironment environment, in TScore score, Rng rng)
+        where TScore : IResponseScore
     {
-        environment.ChargeEnumeration(prompt);
-        int n = environment.ResponseCount(prompt);
-        var logits = new double[n];
-        for (int y = 0; y < n; y++) logits[y] = environment.LogProb(prompt, y) + score.Score(y) / environment.Beta;
+        var all = environment.Enumerate(prompt);
+        var logits = new double[all.Length];
+        for (int y = 0; y < all.Length; y++) logits[y] = all[y].LogRefProb + score.Score(all[y]) / environment.Beta;
         double lse = LogMath.LogSumExp(logits);
         double u = rng.NextDouble();
         double cumulative = 0;
-        for (int y = 0; y < n; y++)
+        for (int y = 0; y < all.Length; y++)
         {
             cumulative += Math.Exp(logits[y] - lse);
-            if (u < cumulative) return new SamplerDraw<int>(y, false, n);
+            if (u < cumulative) return new SamplerDraw(all[y], false, all.Length);
         }
-        return new SamplerDraw<int>(n - 1, false, n);
+        return new SamplerDraw(all[^1], false, all.Length);
     }
 }

@@ -184,11 +184,12 @@ public class CliContractTests
 
 internal static class CliAssert
 {
-    /// <summary>The run JSON contract of SPEC §5 (plus the documented "diagnostics" object).</summary>
+    /// <summary>The run JSON contract of docs/CLI.md (plus the documented "diagnostics" object).</summary>
     public static readonly string[] SpecKeys =
     [
         "instance", "algorithm", "seed", "beta", "d", "status", "T_data", "T_comp", "T_tokens", "J_opt", "J_ref", "J_out",
-        "suboptimality", "output_sample_cost", "C_cov", "C_cond", "wall_seconds",
+        "suboptimality", "suboptimality_ci", "suboptimality_target", "expected_reward_out", "epsilon", "reached_epsilon", "evaluation",
+        "output_sample_cost", "C_cov", "C_cond", "wall_seconds",
     ];
 
     public static void HasExactlySpecKeys(JsonElement o)
@@ -197,5 +198,16 @@ internal static class CliAssert
         Assert.Equal(keys.Count, keys.Distinct().Count());
         Assert.Equal([.. SpecKeys, "diagnostics"], keys);
         Assert.Contains(o.GetProperty("status").GetString(), new[] { "ok", "budget_exhausted", "error" });
+        string evaluation = o.GetProperty("evaluation").GetString()!;
+        Assert.Contains(evaluation, new[] { "exact", "monte_carlo" });
+        // The interval is null exactly when the evaluation is exact, and [lo, hi] around the headline otherwise.
+        var ci = o.GetProperty("suboptimality_ci");
+        if (evaluation == "exact") Assert.Equal(JsonValueKind.Null, ci.ValueKind);
+        else
+        {
+            Assert.Equal(2, ci.GetArrayLength());
+            Assert.InRange(o.GetProperty("suboptimality").GetDouble(), ci[0].GetDouble(), ci[1].GetDouble());
+        }
+        Assert.True(o.GetProperty("reached_epsilon").ValueKind is JsonValueKind.True or JsonValueKind.False);
     }
 }

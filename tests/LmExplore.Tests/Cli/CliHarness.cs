@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Text.Json;
 using LmExplore.Cli;
 using LmExplore.Experiments;
@@ -37,11 +38,14 @@ internal static class CliHarness
 {
     public static CliOutcome Invoke(params string[] args) => Invoke(null, args);
 
-    public static CliOutcome Invoke(RunFunc? runner, params string[] args)
+    public static CliOutcome Invoke(RunFunc? runner, params string[] args) => Invoke(runner, TimeSpan.FromSeconds(5), args);
+
+    /// <summary>Invokes with the given least time between progress lines (zero: a line at every step).</summary>
+    public static CliOutcome Invoke(RunFunc? runner, TimeSpan progressInterval, params string[] args)
     {
         var stdout = new StringWriter { NewLine = "\n" };
         var stderr = new StringWriter { NewLine = "\n" };
-        var context = new CliContext { Out = stdout, Error = stderr, Interactive = false, Run = runner ?? Runner.Run };
+        var context = new CliContext { Out = stdout, Error = stderr, Interactive = false, Run = runner ?? Runner.Run, ProgressInterval = progressInterval };
         int code = CliApp.Invoke(args, context);
         return new CliOutcome(code, stdout.ToString(), stderr.ToString());
     }
@@ -53,9 +57,39 @@ internal static class CliHarness
         progress?.Report(1.0);
         return new RunResult(request.Instance, request.Algorithm, request.Seed, 0.1, 4, status,
             TData: 10, TComp: 100, TTokens: 0, JOpt: 0.5, JRef: 0.1, JOut: 0.45, Suboptimality: 0.05,
-            OutputSampleCost: 12.5, CCov: 100, CCond: null, WallSeconds: 0.25,
+            SuboptimalityCiLow: null, SuboptimalityCiHigh: null, SuboptimalityTarget: 0.04, ExpectedRewardOut: 0.6, Epsilon: 0.01,
+            ReachedEpsilon: false, Evaluation: "exact", OutputSampleCost: 12.5, CCov: 100, CCond: null, WallSeconds: 0.25,
             Diagnostics: new Dictionary<string, double> { ["spanner_size"] = 4, ["not_finite"] = double.PositiveInfinity });
     };
+
+    /// <summary>
+    /// Starts the built CLI as a separate process (for what only processes can show: file locks, signals), with
+    /// stdout and stderr redirected and <c>CI=true</c>, so it behaves as in a batch job.
+    /// </summary>
+    public static Process Start(params string[] args)
+    {
+        var cli = System.IO.Path.Combine(AppContext.BaseDirectory, "LmExplore.Cli.dll");
+        var dotnet = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host : "dotnet";
+        var psi = new ProcessStartInfo(dotnet) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        psi.ArgumentList.Add(cli);
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        psi.Environment["CI"] = "true";
+        return Process.Start(psi)!;
+    }
+
+    /// <summary>Waits for a process started by <see cref="Start"/> and collects what it printed.</summary>
+    public static CliOutcome Finish(Process process, TimeSpan timeout)
+    {
+        // Read both streams concurrently: a child blocked on a full stderr pipe would never exit.
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        if (!process.WaitForExit(timeout))
+        {
+            process.Kill(entireProcessTree: true);
+            throw new TimeoutException($"lmexplore did not exit within {timeout.TotalSeconds} s");
+        }
+        return new CliOutcome(process.ExitCode, stdout.Result, stderr.Result);
+    }
 
     /// <summary>A fresh temporary directory, deleted by the returned handle.</summary>
     public static TempDir TempDir() => new();

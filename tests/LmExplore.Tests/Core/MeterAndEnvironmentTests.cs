@@ -4,7 +4,7 @@ using LmExplore.Oracles;
 
 namespace LmExplore.Tests.Core;
 
-/// <summary>Metering and budgets (SPEC §1): what each oracle call costs, and that a budget is never exceeded.</summary>
+/// <summary>Metering and budgets (docs/CLI.md): what each oracle call costs, and that a budget is never exceeded.</summary>
 public class MeterAndEnvironmentTests
 {
     [Fact]
@@ -53,35 +53,33 @@ public class MeterAndEnvironmentTests
     }
 
     [Fact]
-    public void EnvironmentChargesWhatSpecSays()
+    public void EnvironmentChargesWhatTheContractSays()
     {
         var inst = SmallInstance(NoiseModel.None);
         var meter = new Meter();
         var env = new EnumerableEnvironment(inst, meter, new Rng(1));
         var rng = new Rng(2);
-        int x = env.DrawPrompt(rng);
+        var x = env.DrawPrompt(rng);
         Assert.Equal((0L, 0L, 0L), (meter.TComp, meter.TData, meter.TTokens)); // drawing prompts is free
-        int y = env.Sample(x, rng);
+        var y = env.Sample(x, rng);
         Assert.Equal(1, meter.TComp);
-        Assert.Equal(inst.Prompts[x].Rewards[y], env.Query(x, y));
+        Assert.Equal(x.Index, y.PromptIndex);
+        Assert.Equal(Math.Log(0.25), y.LogRefProb, 15);                        // log π_ref comes with the sample
+        Assert.Equal(inst.Prompts[x.Index].Rewards[y.Index], env.Query(y));
         Assert.Equal(1, meter.TData);
-        env.ChargeEnumeration(x);
-        Assert.Equal(1 + 4, meter.TComp);
-        Span<int> batch = stackalloc int[7];
-        env.Sample(x, rng, batch);
-        Assert.Equal(1 + 4 + 7, meter.TComp);
-        foreach (int b in batch) Assert.InRange(b, 0, 3);
-        // Log-probabilities and features are free.
-        Assert.Equal(Math.Log(0.25), env.LogProb(x, 2), 15);
-        var phi = new double[1];
-        env.Features(x, 2, phi);
-        Assert.Equal(inst.Prompts[x].FeatureRow(2)[0], phi[0]);
-        Assert.Equal(phi[0], env.FeatureRow(x, 2)[0]);
-        Assert.Equal((12L, 1L), (meter.TComp, meter.TData));
+        var all = env.Enumerate(x);
+        Assert.Equal(1 + 4, meter.TComp);                                        // enumeration costs |Y(x)|
+        Assert.Equal([0, 1, 2, 3], all.Select(r => r.Index));
+        Assert.All(all, r => Assert.Equal(Math.Log(0.25), r.LogRefProb, 15));
+        // Features are free.
+        Assert.Equal(inst.Prompts[x.Index].FeatureRow(2)[0], env.Features(all[2])[0]);
+        Assert.Equal(inst.Prompts[x.Index].FeatureRow(y.Index)[0], env.Features(y)[0]);
+        Assert.Equal((5L, 1L), (meter.TComp, meter.TData));
+        Assert.True(env.CanEnumerate);
     }
 
     [Fact]
-    public void PromptsFollowRhoAndUnreceivedPromptsAreRefused()
+    public void PromptsFollowRho()
     {
         var inst = SmallInstance(NoiseModel.None);
         var meter = new Meter();
@@ -89,18 +87,10 @@ public class MeterAndEnvironmentTests
         // Prompt 2 has ρ = 0: it is never drawn, so it can never be asked about.
         var rng = new Rng(3);
         var counts = new long[3];
-        for (int i = 0; i < 100_000; i++) counts[env.DrawPrompt(rng)]++;
+        for (int i = 0; i < 100_000; i++) counts[env.DrawPrompt(rng).Index]++;
         Assert.Equal(0, counts[2]);
         Stats.AssertFits(counts.AsSpan(0, 2), [0.2, 0.8], "prompt distribution ρ");
-        Assert.Throws<InvalidOperationException>(() => env.Sample(2, rng));
-        Assert.Throws<InvalidOperationException>(() => env.Query(2, 0));
-        Assert.Throws<InvalidOperationException>(() => env.ChargeEnumeration(2));
-        Assert.Throws<InvalidOperationException>(() => env.Sample(-1, rng));
-        Assert.Throws<InvalidOperationException>(() => env.Sample(3, rng));
-        Assert.Equal((0L, 0L), (meter.TComp, meter.TData)); // refused calls cost nothing
-
-        var fresh = new EnumerableEnvironment(inst, new Meter(), new Rng(1));
-        Assert.Throws<InvalidOperationException>(() => fresh.Sample(0, rng)); // nothing received yet
+        Assert.Equal((0L, 0L), (meter.TComp, meter.TData));
     }
 
     [Fact]
@@ -110,17 +100,16 @@ public class MeterAndEnvironmentTests
         var meter = new Meter(budgetData: 2, budgetComp: 5);
         var env = new EnumerableEnvironment(inst, meter, new Rng(1));
         var rng = new Rng(4);
-        int x = env.DrawPrompt(rng);
-        env.ChargeEnumeration(x);                                  // 4 of 5
-        Assert.Throws<BudgetExhaustedException>(() => env.ChargeEnumeration(x));
-        Assert.Throws<BudgetExhaustedException>(() => env.Sample(x, rng, new int[2]));
+        var x = env.DrawPrompt(rng);
+        var all = env.Enumerate(x);                                // 4 of 5
+        Assert.Throws<BudgetExhaustedException>(() => env.Enumerate(x));
         Assert.Equal(4, meter.TComp);
         env.Sample(x, rng);                                        // 5 of 5
         Assert.Throws<BudgetExhaustedException>(() => env.Sample(x, rng));
         Assert.Equal(5, meter.TComp);
-        env.Query(x, 0);
-        env.Query(x, 1);
-        Assert.Equal(BudgetKind.Data, Assert.Throws<BudgetExhaustedException>(() => env.Query(x, 2)).Kind);
+        env.Query(all[0]);
+        env.Query(all[1]);
+        Assert.Equal(BudgetKind.Data, Assert.Throws<BudgetExhaustedException>(() => env.Query(all[2])).Kind);
         Assert.Equal(2, meter.TData);
     }
 
@@ -131,12 +120,12 @@ public class MeterAndEnvironmentTests
         var inst = SmallInstance(NoiseModel.Gaussian(sigma));
         var env = new EnumerableEnvironment(inst, new Meter(), new Rng(5));
         var rng = new Rng(6);
-        int x;
-        do x = env.DrawPrompt(rng); while (x != 1);
+        var x = PolicyFixtures.Receive(env, 1, rng);
+        var y = env.Enumerate(x)[2];
         const int n = 100_000;
         double r = inst.Prompts[1].Rewards[2];
         double s1 = 0, s2 = 0;
-        for (int i = 0; i < n; i++) { double q = env.Query(1, 2) - r; s1 += q; s2 += q * q; }
+        for (int i = 0; i < n; i++) { double q = env.Query(y) - r; s1 += q; s2 += q * q; }
         // mean within 5σ/√n; sample sd within 5·σ/√(2n) of σ.
         Assert.InRange(s1 / n, -5 * sigma / Math.Sqrt(n), 5 * sigma / Math.Sqrt(n));
         Assert.InRange(Math.Sqrt(s2 / n), sigma * (1 - 5 / Math.Sqrt(2.0 * n)), sigma * (1 + 5 / Math.Sqrt(2.0 * n)));
@@ -148,15 +137,16 @@ public class MeterAndEnvironmentTests
     {
         var inst = SmallInstance(NoiseModel.Bernoulli, [0.1, 0.5, 0.9, 0.0]);
         var env = new EnumerableEnvironment(inst, new Meter(), new Rng(7));
-        int x = env.DrawPrompt(new Rng(8));
+        var x = env.DrawPrompt(new Rng(8));
+        var responses = env.Enumerate(x);
         const int n = 50_000;
         for (int y = 0; y < 4; y++)
         {
-            double r = inst.Prompts[x].Rewards[y];
+            double r = inst.Prompts[x.Index].Rewards[y];
             long ones = 0;
             for (int i = 0; i < n; i++)
             {
-                double q = env.Query(x, y);
+                double q = env.Query(responses[y]);
                 if (q != 0 && q != 1) Assert.Fail($"Bernoulli reward {q}");
                 if (q == 1) ones++;
             }
@@ -172,8 +162,8 @@ public class MeterAndEnvironmentTests
         double[] Run(ulong seed)
         {
             var env = new EnumerableEnvironment(inst, new Meter(), new Rng(seed));
-            int x = env.DrawPrompt(new Rng(9));
-            return Enumerable.Range(0, 20).Select(i => env.Query(x, i % 4)).ToArray();
+            var all = env.Enumerate(env.DrawPrompt(new Rng(9)));
+            return Enumerable.Range(0, 20).Select(i => env.Query(all[i % 4])).ToArray();
         }
         Assert.Equal(Run(10), Run(10));
         Assert.NotEqual(Run(10), Run(11));

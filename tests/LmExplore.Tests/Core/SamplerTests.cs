@@ -5,12 +5,6 @@ using LmExplore.Policies;
 
 namespace LmExplore.Tests.Core;
 
-/// <summary>A score given as a table f(y).</summary>
-internal readonly struct TableScore(double[] f) : IResponseScore<int>
-{
-    public double Score(int response) => f[response];
-}
-
 /// <summary>
 /// Sampler fidelity with fixed seeds. Distributional claims are χ² goodness-of-fit tests at the 10⁻⁶ level
 /// (see <see cref="Stats.ChiSquareCritical"/>) against distributions computed exactly; every test also checks that
@@ -18,108 +12,53 @@ internal readonly struct TableScore(double[] f) : IResponseScore<int>
 /// </summary>
 public class SamplerTests
 {
-    /// <summary>A one-prompt environment over π_ref = softmax(logRef) (features unused by these tests).</summary>
-    private static (EnumerableEnvironment Env, Meter Meter) Environment(double[] refProbs, long? budgetComp = null, double beta = 1.0)
+    private static (EnumerableEnvironment Env, Meter Meter, Prompt X) Environment(double[] refProbs, long? budgetComp = null, double beta = 1.0)
     {
-        var logRef = refProbs.Select(p => Math.Log(p)).ToArray();
-        var prompt = new EnumerablePrompt(1.0, logRef, new double[refProbs.Length], 1, [0.0]);
-        var inst = new EnumerableInstance("sampler-test", beta, [0.0], NoiseModel.None, [prompt]);
-        var meter = new Meter(budgetComp: budgetComp);
-        var env = new EnumerableEnvironment(inst, meter, new Rng(1));
-        Assert.Equal(0, env.DrawPrompt(new Rng(2)));
-        return (env, meter);
+        var (env, meter, x, _) = PolicyFixtures.OnePrompt(refProbs, budgetComp, beta);
+        return (env, meter, x);
     }
 
     private static double[] Target(double[] refProbs, double[] f, double beta) =>
         Stats.Softmax(refProbs.Select((p, y) => Math.Log(p) + f[y] / beta).ToArray());
 
     [Fact]
-    public void SoftmaxSamplerIsExactWhenMCoversTheTarget()
+    public void EnvelopeSamplerIsExactWhenThePilotFindsTheTop()
     {
         double[] refProbs = [0.4, 0.25, 0.15, 0.1, 0.07, 0.03];
         double beta = 0.5;
-        // f/β ∈ [0, 2]: every ratio exp(f/β)/Ẑ ≤ e² < M = 8 whatever the normalizer samples, so no capping can occur.
         double[] f = [0.0, 0.2, 0.5, 0.7, 0.9, 1.0];
-        var (env, meter) = Environment(refProbs);
-        // δ = 1e-12: the per-draw failure probability is ≤ (1 − 1/(e²M))^N ≈ 1e-7, so failures would bias nothing.
-        var sampler = new SoftmaxSampler(beta, coverageGuess: 8, delta: 1e-12);
+        var (env, meter, x) = Environment(refProbs);
+        // m = 1000: the pilot misses the top response (mass 0.03) with probability 0.97^1000 ≈ 6e-14, so τ = e^{max f/β}
+        // and the proposals are exact rejection sampling; N = 200 fails with probability ≤ (1 − 0.1)^200 ≈ 7e-10.
+        var sampler = new EnvelopeSampler(beta, pilotSamples: 1000, maxProposals: 200);
         var rng = new Rng(101);
         var counts = new long[refProbs.Length];
         long failures = 0;
-        const int draws = 100_000;
+        const int draws = 20_000;
         for (int i = 0; i < draws; i++)
         {
             long before = meter.TComp;
-            var d = sampler.Sample(0, env, new TableScore(f), rng);
+            var d = sampler.Sample(x, env, new TableScore(f), rng);
             Assert.Equal(meter.TComp - before, d.OracleCalls);
-            Assert.True(d.OracleCalls >= sampler.NormalizerSamples + 1 && d.OracleCalls <= sampler.NormalizerSamples + sampler.MaxProposals);
-            counts[d.Response]++;
+            Assert.InRange(d.OracleCalls, sampler.PilotSamples + 1, sampler.PilotSamples + sampler.MaxProposals);
+            counts[d.Response.Index]++;
             if (d.Failed) failures++;
         }
         Assert.Equal(0, failures);
-        Stats.AssertFits(counts, Target(refProbs, f, beta), "SoftmaxSampler (M ≥ coverage)");
+        Stats.AssertFits(counts, Target(refProbs, f, beta), "EnvelopeSampler (pilot finds the top)");
         // Sanity: the target is far from π_ref, so the test can tell them apart.
         Assert.True(Stats.TotalVariation(counts, refProbs) > 0.1);
     }
 
-    public static TheoryData<double, double[]> CappedCases => new()
+    [Fact]
+    public void EnvelopeSamplerForCoverage_FollowsTheDocumentedSizes()
     {
-        { 1.0, new[] { 3.0, 1.0, 0.0, -1.0 } },
-        // β = 1e-4 with scores of size 100: f/β ~ 10⁶, everything must stay in log space.
-        { 1e-4, new[] { 100.0, 99.9995, 99.999, -100.0 } },
-    };
-
-    /// <summary>With M below the coverage of the target the output is π_ref·min(exp(f/β), M·Ẑ) (capped), plus the
-    /// failure branch. With m = 2 normalizer samples over |Y| = 4 the 16 possible Ẑ are enumerated, so the sampler's
-    /// exact output law is known in closed form:
-    /// P(y | Ẑ) = π_ref(y)a(y)/A·(1 − (1−A)^N) + (1−A)^{N−1}·π_ref(y)(1 − a(y)), a = min(1, e^{f/β}/(M Ẑ)), A = E_ref a.</summary>
-    [Theory]
-    [MemberData(nameof(CappedCases))]
-    public void SoftmaxSamplerIsCappedWhenMIsTooSmall(double beta, double[] f)
-    {
-        double[] refProbs = [0.05, 0.15, 0.3, 0.5];
-        const double m = 1.5, delta = 0.5;
-        var sampler = new SoftmaxSampler(beta, m, delta, normalizerSamples: 2);
-        long n = sampler.MaxProposals;
-        Assert.Equal((long)Math.Ceiling(4 * m * Math.Log(4 / delta)), n);
-        int k = refProbs.Length;
-        var expected = new double[k];
-        double expectedFailure = 0;
-        for (int j1 = 0; j1 < k; j1++)
-        for (int j2 = 0; j2 < k; j2++)
-        {
-            double pPair = refProbs[j1] * refProbs[j2];
-            double logZHat = LogMath.LogAddExp(f[j1] / beta, f[j2] / beta) - Math.Log(2);
-            var a = new double[k];
-            double accept = 0;
-            for (int y = 0; y < k; y++) { a[y] = Math.Exp(Math.Min(0, f[y] / beta - logZHat - Math.Log(m))); accept += refProbs[y] * a[y]; }
-            double fail = Math.Pow(1 - accept, n);
-            expectedFailure += pPair * fail;
-            for (int y = 0; y < k; y++)
-                expected[y] += pPair * (refProbs[y] * a[y] / accept * (1 - fail) + Math.Pow(1 - accept, n - 1) * refProbs[y] * (1 - a[y]));
-        }
-        Assert.Equal(1.0, expected.Sum(), 12);
-        var target = Target(refProbs, f, beta);
-        double tvCap = expected.Zip(target, (p, q) => Math.Abs(p - q)).Sum() / 2;
-        Assert.True(tvCap > 0.05, $"test instance does not exercise the cap (TV {tvCap})");
-
-        var (env, meter) = Environment(refProbs);
-        var rng = new Rng(202);
-        var counts = new long[k];
-        long failures = 0;
-        const int draws = 100_000;
-        for (int i = 0; i < draws; i++)
-        {
-            long before = meter.TComp;
-            var d = sampler.Sample(0, env, new TableScore(f), rng);
-            Assert.Equal(meter.TComp - before, d.OracleCalls);
-            counts[d.Response]++;
-            if (d.Failed) { failures++; Assert.Equal(2 + n, d.OracleCalls); }
-        }
-        Stats.AssertFits(counts, expected, $"SoftmaxSampler capped law (β = {beta})");
-        // Failure count ~ Binomial(draws, p): within 5 standard deviations.
-        double sd = Math.Sqrt(draws * expectedFailure * (1 - expectedFailure));
-        Assert.True(Math.Abs(failures - draws * expectedFailure) <= 5 * sd + 1, $"failures {failures}, expected {draws * expectedFailure:F1}");
+        var s = EnvelopeSampler.ForCoverage(0.1, coverage: 50, missProbability: 0.01, delta: 0.1);
+        Assert.Equal((long)Math.Ceiling(50 * Math.Log(100)), s.PilotSamples);
+        Assert.Equal((long)Math.Ceiling(4 * 50 * Math.Log(40)), s.MaxProposals);
+        Assert.Throws<ArgumentOutOfRangeException>(() => new EnvelopeSampler(0.1, 0, 1));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new EnvelopeSampler(0.1, 1, 0));
+        Assert.Throws<ArgumentOutOfRangeException>(() => EnvelopeSampler.ForCoverage(0.1, 0.5, 0.1, 0.1));
     }
 
     [Fact]
@@ -129,7 +68,7 @@ public class SamplerTests
         double[] f = [0.0, 0.3, 0.6, 0.9, 1.2, 1.5, 1.8, 2.1];
         double beta = 1.0;
         var target = Target(refProbs, f, beta);
-        var (env, meter) = Environment(refProbs);
+        var (env, meter, x) = Environment(refProbs);
         var tv = new Dictionary<int, double>();
         foreach (int proposals in new[] { 1, 4, 32, 256 })
         {
@@ -140,10 +79,10 @@ public class SamplerTests
             for (int i = 0; i < draws; i++)
             {
                 long before = meter.TComp;
-                var d = sir.Sample(0, env, new TableScore(f), rng);
+                var d = sir.Sample(x, env, new TableScore(f), rng);
                 Assert.Equal(proposals, d.OracleCalls);
                 Assert.Equal(proposals, meter.TComp - before);
-                counts[d.Response]++;
+                counts[d.Response.Index]++;
             }
             tv[proposals] = Stats.TotalVariation(counts, target);
             // N = 1 returns the proposal itself: exactly π_ref.
@@ -163,18 +102,18 @@ public class SamplerTests
         double[] f = [0.0, -0.5, 0.4, 1.0, 0.2, 1.9, 2.5, 3.0];
         double beta = 0.7;
         // The exact sampler targets π_ref·exp(f/β) with the environment's β.
-        var (env, meter) = Environment(refProbs, beta: beta);
+        var (env, meter, x) = Environment(refProbs, beta: beta);
         var rng = new Rng(404);
         var counts = new long[refProbs.Length];
         const int draws = 100_000;
         for (int i = 0; i < draws; i++)
         {
             long before = meter.TComp;
-            var d = ExactSampler.Sample(0, env, new TableScore(f), rng);
+            var d = ExactSampler.Sample(x, env, new TableScore(f), rng);
             Assert.Equal(refProbs.Length, d.OracleCalls);
             Assert.Equal(refProbs.Length, meter.TComp - before);
             Assert.False(d.Failed);
-            counts[d.Response]++;
+            counts[d.Response.Index]++;
         }
         Stats.AssertFits(counts, Target(refProbs, f, beta), "ExactSampler");
     }
@@ -188,21 +127,21 @@ public class SamplerTests
         var refProbs = Stats.Softmax(Enumerable.Range(0, n).Select(_ => 3 * rng.NextGaussian()).ToArray());
         var f = Enumerable.Range(0, n).Select(_ => 200 * rng.NextDouble() - 100).ToArray();
         int argmax = Array.IndexOf(f, f.Max());
-        var (env, meter) = Environment(refProbs, beta: beta);
+        var (env, meter, x) = Environment(refProbs, beta: beta);
         var score = new TableScore(f);
-        var softmax = new SoftmaxSampler(beta, coverageGuess: 4, delta: 0.01);
+        var envelope = EnvelopeSampler.ForCoverage(beta, coverage: 4, missProbability: 0.1, delta: 0.01);
         var sir = new SirSampler(beta, 2000);
         for (int i = 0; i < 300; i++)
         {
             long before = meter.TComp;
-            var a = softmax.Sample(0, env, score, rng);
-            var b = sir.Sample(0, env, score, rng);
-            var c = ExactSampler.Sample(0, env, score, rng);
-            Assert.InRange(a.Response, 0, n - 1);
-            Assert.InRange(b.Response, 0, n - 1);
+            var a = envelope.Sample(x, env, score, rng);
+            var b = sir.Sample(x, env, score, rng);
+            var c = ExactSampler.Sample(x, env, score, rng);
+            Assert.InRange(a.Response.Index, 0, n - 1);
+            Assert.InRange(b.Response.Index, 0, n - 1);
             Assert.Equal(a.OracleCalls + b.OracleCalls + c.OracleCalls, meter.TComp - before);
             // π* = π_ref e^{f/β}/Z is a point mass on argmax f to within e^{−(gap)/β}: the exact sampler must find it.
-            Assert.Equal(argmax, c.Response);
+            Assert.Equal(argmax, c.Response.Index);
         }
     }
 
@@ -211,12 +150,12 @@ public class SamplerTests
     {
         double[] refProbs = [0.5, 0.3, 0.2];
         double[] f = [0.0, 1.0, 2.0];
-        var (env, meter) = Environment(refProbs, budgetComp: 25);
-        var sampler = new SoftmaxSampler(0.01, coverageGuess: 10, delta: 0.1);
+        var (env, meter, x) = Environment(refProbs, budgetComp: 25);
+        var sampler = new EnvelopeSampler(0.01, pilotSamples: 10, maxProposals: 50);
         var rng = new Rng(606);
         Assert.Throws<BudgetExhaustedException>(() =>
         {
-            for (int i = 0; i < 1000; i++) sampler.Sample(0, env, new TableScore(f), rng);
+            for (int i = 0; i < 1000; i++) sampler.Sample(x, env, new TableScore(f), rng);
         });
         // One charge per oracle call: the budget is used up to the last allowed call and never beyond.
         Assert.Equal(25, meter.TComp);

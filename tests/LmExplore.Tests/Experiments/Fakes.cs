@@ -9,8 +9,9 @@ namespace LmExplore.Tests.Experiments;
 internal static class Fakes
 {
     /// <summary>
-    /// Result depends only on the request (as Runner.Run's does): "spanner" needs ≈ 400·C_cov samples and
-    /// ≈ 170 rewards; "passive" needs ≈ 20·C_cov rewards and C_cov samples. Success ⇒ suboptimality 1e-3, else 0.3.
+    /// Result depends only on the request (as Runner.Run's does): "spanner" needs ≈ 40·C_cov samples and
+    /// ≈ 170 rewards; "passive" needs ≈ 20·C_cov rewards (one pair per two samples of its compute budget).
+    /// Success ⇒ suboptimality 1e-3, else 0.3.
     /// </summary>
     public static RunResult Run(RunRequest r, CancellationToken ct)
     {
@@ -23,20 +24,23 @@ internal static class Fakes
         if (r.Algorithm == "passive")
         {
             long dataNeed = (long)(20 * ccov * jitter);
-            tData = r.BudgetData ?? 1000;
+            tData = Math.Min(r.BudgetData ?? long.MaxValue, r.BudgetComp ?? long.MaxValue);
+            if (tData == long.MaxValue) tData = 1000;
             tComp = tData;
-            ok = tData >= dataNeed && (r.BudgetComp ?? long.MaxValue) >= ccov;
+            ok = tData >= dataNeed;
         }
         else
         {
-            long compNeed = (long)(400 * ccov * jitter);
+            long compNeed = (long)(40 * ccov * jitter);
+            long dataNeed = 150 + rng.NextInt(40);
             tComp = Math.Min(compNeed, r.BudgetComp ?? long.MaxValue);
-            tData = 150 + rng.NextInt(40);
-            ok = tComp >= compNeed;
+            tData = Math.Min(dataNeed, r.BudgetData ?? long.MaxValue);
+            ok = tComp >= compNeed && tData >= dataNeed;
         }
         double sub = ok ? 1e-3 : 0.3;
         return new RunResult("needle(fake)", r.Algorithm, r.Seed, 0.1, 4, ok ? "ok" : "budget_exhausted", tData, tComp, 0,
-            1.0, 0.2, 1.0 - sub, sub, 2.5, ccov, null, 0.001 * rng.NextDouble(), new Dictionary<string, double> { ["jitter"] = jitter });
+            1.0, 0.2, 1.0 - sub, sub, null, null, sub, 0.9, 0.01, ok, "exact", 2.5, ccov, null, 0.001 * rng.NextDouble(),
+            new Dictionary<string, double> { ["jitter"] = jitter });
     }
 
     /// <summary>A small sweep config (2 C_cov × (spanner + passive with a 3-point data grid) × seeds).</summary>

@@ -114,12 +114,12 @@ public class ReproduceTests
         }
         // The fake has the paper's laws built in; the analysis must measure them.
         var e1 = outcome.Experiments.Single(o => o.Experiment.Id == "E1").Report.Findings;
-        Assert.InRange(e1.Single(f => f.Name.StartsWith("log-log slope of median T_comp")).Value, 0.9, 1.1);
-        Assert.InRange(e1.Single(f => f.Name.StartsWith("max/min of median T_data")).Value, 1, 1.5);
+        Assert.InRange(e1.Single(f => f.Name.StartsWith("log-log slope of compute-to-ε")).Value, 0.9, 1.1);
+        Assert.InRange(e1.Single(f => f.Name.StartsWith("max/min of data-to-ε")).Value, 1, 1.5);
         var e5 = outcome.Experiments.Single(o => o.Experiment.Id == "E5").Report.Findings;
         Assert.InRange(e5.Single(f => f.Name.StartsWith("passive: log-log slope")).Value, 0.8, 1.2);
         var e2 = outcome.Experiments.Single(o => o.Experiment.Id == "E2").Report.Findings;
-        Assert.InRange(e2.Single(f => f.Name.StartsWith("spanner: crossover")).Value, 100, 1000); // fake spanner needs ≈ 400·C_cov
+        Assert.InRange(e2.Single(f => f.Name.StartsWith("spanner: crossover")).Value, 10, 100); // fake spanner needs ≈ 40·C_cov
         Assert.All(outcome.Experiments.SelectMany(o => o.Report.Findings), f => Assert.NotEqual(false, f.Pass));
 
         using var summary = JsonDocument.Parse(File.ReadAllText(Path.Combine(dir, "summary.json")));

@@ -21,7 +21,7 @@ public class AtomicWriteTests
             throw new InvalidOperationException("writer failed");
         }));
         Assert.Equal("old", File.ReadAllText(target));
-        Assert.Equal(["target.json"], Directory.GetFiles(dir.Path).Select(Path.GetFileName).ToArray());
+        Assert.Equal(["target.json"], Directory.GetFiles(dir.Path).Select(p => Path.GetFileName(p)).ToArray());
     }
 
     [Fact]

@@ -4,9 +4,9 @@ using LmExplore.Policies;
 namespace LmExplore.Tests.Verification;
 
 /// <summary>
-/// Acceptance-check regression: for π_θ = π_ref (θ = 0, e.g. Passive with <c>pairs=0</c>) the exact coverage M is 1
-/// but rounding made it 1 + 2e-16, so ⌈M⌉ counted two normalizer samples: output_sample_cost was 3 instead of
-/// 1 normalizer sample + 1 always-accepted proposal = 2.
+/// Acceptance-check regression, ported to the envelope sampler: for π_θ = π_ref (θ = 0, e.g. Passive with
+/// <c>pairs=0</c>) every score is equal, so the first proposal is always accepted: output_sample_cost is exactly
+/// m pilot samples + 1 proposal, with no rounding creeping in.
 /// </summary>
 public class OutputSampleCostTests
 {
@@ -14,10 +14,18 @@ public class OutputSampleCostTests
     [InlineData("linear", 1UL)]
     [InlineData("linear", 2UL)]
     [InlineData("needle", 3UL)]
-    public void ReferencePolicy_CostsOneNormalizerSampleAndOneProposal(string family, ulong seed)
+    public void ReferencePolicy_CostsThePilotAndOneProposal(string family, ulong seed)
     {
         var instance = InstanceCatalog.Create(family, new Dictionary<string, string> { ["responses"] = "300" }, seed);
-        var policy = new LinearSoftmaxOutputPolicy(new double[instance.Dimension], 0.1);
-        Assert.Equal(2.0, policy.ExpectedSampleCost(instance), 12);
+        foreach (long m in new[] { 1L, 7L })
+        {
+            var policy = new SoftmaxOutputPolicy(new double[instance.Dimension], new EnvelopeSampler(instance.Beta, m, 50));
+            var law = policy.Law(instance);
+            Assert.Equal(m + 1.0, law.SampleCost, 12);
+            Assert.Equal(0, law.Diagnostics["output_sampler_failure_mean"]);
+            for (int x = 0; x < instance.Prompts.Count; x++)
+                for (int y = 0; y < instance.Prompts[x].ResponseCount; y++)
+                    Assert.Equal(Math.Exp(instance.Prompts[x].LogRefProbs[y]), Math.Exp(law.Sampler.LogProbs[x][y]), 12);
+        }
     }
 }

@@ -76,10 +76,10 @@ public class SpannerConditioningTests
         sigmaInverse[d * d - 1] = -1e-18;   // a direction resolved to rounding level, pushed below 0 by rounding
         var theta = new double[d];
         theta[0] = 0.5;
-        var policy = new AnchoredTruncatedPolicy(theta, sigmaInverse, 0.5, new SoftmaxSampler(instance.Beta, 4, 0.1), 7);
-        var table = policy.Tabulate(instance);
-        foreach (var row in table.LogProbs)
+        var policy = new AnchoredTruncatedPolicy(theta, sigmaInverse, 0.5, new EnvelopeSampler(instance.Beta, 4, 10), 7);
+        var law = policy.Law(instance);
+        foreach (var row in law.Sampler.LogProbs)
             Assert.Equal(1.0, row.Sum(Math.Exp), 9);
-        Assert.True(double.IsFinite(policy.ExpectedSampleCost(instance)));
+        Assert.True(double.IsFinite(law.SampleCost));
     }
 }

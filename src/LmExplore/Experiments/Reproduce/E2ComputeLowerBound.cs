@@ -9,9 +9,6 @@ namespace LmExplore.Experiments.Reproduce;
 /// </summary>
 public sealed class E2ComputeLowerBound : IExperiment
 {
-    /// <summary>Target accuracy ε.</summary>
-    public const double Epsilon = 0.01;
-
     /// <inheritdoc/>
     public string Id => "E2";
     /// <inheritdoc/>
@@ -24,17 +21,16 @@ public sealed class E2ComputeLowerBound : IExperiment
         {
           "format": "lmexplore.sweep/v1",
           "name": "E2{{(quick ? "-quick" : "")}}",
-          "description": "success probability vs compute budget B = compFactor * C_cov on needle; Passive may spend B/2 reward queries (one pair per two samples); its grid stops lower because it succeeds early and its cost grows with its data",
+          "description": "success probability vs compute budget B = compFactor * C_cov; Passive spends its compute on pairs (B/2 reward queries). {{NeedleSetup.Description}}",
           "sweepSeed": 2002,
           "instance": "needle",
-          "instanceParams": { "R": 1.5, "beta": 0.1, "d": 4, "prompts": 8, "responses": 2000, "noise": "gaussian", "sigma": 0.1 },
+          "instanceParams": {{NeedleSetup.InstanceParams}},
           "grid": { "ccov": [100, 1000, 10000] },
           "algorithms": [
-            { "name": "spanner", "params": { "epsilon": {{Epsilon}} },
-              "vars": { "compFactor": {{(quick ? "[0.03, 0.1, 0.3, 1, 3, 10, 30, 100, 300, 1000, 3000]" : "[0.01, 0.03, 0.1, 0.3, 1, 3, 10, 30, 100, 300, 1000, 3000, 10000]")}} } },
-            { "name": "passive", "params": { "epsilon": {{Epsilon}} },
-              "vars": { "compFactor": {{(quick ? "[0.03, 0.1, 0.3, 1, 3, 10, 30, 100]" : "[0.01, 0.03, 0.1, 0.3, 1, 3, 10, 30, 100, 300]")}} },
-              "budgetData": { "times": 0.5, "of": ["ccov", "compFactor"] } }
+            { "name": "spanner", "params": { "epsilon": {{NeedleSetup.Epsilon}} },
+              "vars": { "compFactor": {{(quick ? "[0.03, 0.1, 0.3, 1, 3, 10, 30, 100, 300]" : "[0.01, 0.03, 0.1, 0.3, 1, 3, 10, 30, 100, 300, 1000]")}} } },
+            { "name": "passive", "params": { "epsilon": {{NeedleSetup.Epsilon}} },
+              "vars": { "compFactor": {{(quick ? "[0.03, 0.1, 0.3, 1, 3, 10, 30, 100]" : "[0.01, 0.03, 0.1, 0.3, 1, 3, 10, 30, 100, 300]")}} } }
           ],
           "budgetComp": { "times": 1, "of": ["ccov", "compFactor"] },
           "seeds": {{(quick ? 8 : 16)}}
@@ -58,7 +54,7 @@ public sealed class E2ComputeLowerBound : IExperiment
             var hi = new List<double>();
             foreach (var g in byFactor)
             {
-                int ok = g.Count(r => Analysis.Succeeded(r, Epsilon)), n = g.Count();
+                int ok = g.Count(r => Analysis.Succeeded(r)), n = g.Count();
                 rate.Add((double)ok / n);
                 var (l, h) = Stats.Wilson(ok, n);
                 lo.Add(l); hi.Add(h);
@@ -66,7 +62,7 @@ public sealed class E2ComputeLowerBound : IExperiment
             series.Add(new Series(algo.Key, x, rate, lo, hi));
             double crossover = Stats.Crossover(x, rate);
             // Seeing the needle at all takes ≈ C_cov samples: P[success] ≲ B/C_cov, so at B ≤ 0.1·C_cov a rate above 0.25 contradicts the claim.
-            double below = byFactor.Where(g => g.Key <= 0.1 + 1e-12).Select(g => (double)g.Count(r => Analysis.Succeeded(r, Epsilon)) / g.Count()).DefaultIfEmpty(double.NaN).Max();
+            double below = byFactor.Where(g => g.Key <= 0.1 + 1e-12).Select(g => (double)g.Count(r => Analysis.Succeeded(r)) / g.Count()).DefaultIfEmpty(double.NaN).Max();
             findings.Add(new Finding($"{algo.Key}: crossover B/C_cov where success ≥ 50 %", crossover,
                 double.IsNaN(crossover) ? "never reached" : Table.Fmt(crossover), "≥ 0.5 (no success with much less than C_cov samples)",
                 double.IsNaN(crossover) || crossover >= 0.5));
@@ -75,10 +71,10 @@ public sealed class E2ComputeLowerBound : IExperiment
             {
                 var f = byCcov.GroupBy(r => Analysis.Setting(r, "var.compFactor")).OrderBy(g => g.Key).ToList();
                 var fx = f.Select(g => g.Key).ToList();
-                var fr = f.Select(g => (double)g.Count(r => Analysis.Succeeded(r, Epsilon)) / g.Count()).ToList();
+                var fr = f.Select(g => (double)g.Count(r => Analysis.Succeeded(r)) / g.Count()).ToList();
                 double cc = Stats.Median(byCcov.Select(r => r.Result.CCov));
                 rows.Add([algo.Key, Table.Fmt(byCcov.Key), Table.Fmt(cc), Table.Fmt(Stats.Crossover(fx, fr)),
-                    .. factors.Select(fa => f.FirstOrDefault(g => g.Key == fa) is { } g ? $"{g.Count(r => Analysis.Succeeded(r, Epsilon))}/{g.Count()}" : "–")]);
+                    .. factors.Select(fa => f.FirstOrDefault(g => g.Key == fa) is { } g ? $"{g.Count(r => Analysis.Succeeded(r))}/{g.Count()}" : "–")]);
             }
         }
         var plot = new LinePlot("e2-success", "E2: success probability vs compute budget (needle)",
@@ -88,6 +84,6 @@ public sealed class E2ComputeLowerBound : IExperiment
         var table = new Table("e2-table", "Successes per algorithm and C_cov at each budget B/C_cov; crossover = B/C_cov where success first reaches 50 % (log-interpolated).",
             ["algorithm", "C_cov (grid)", "C_cov (measured)", "crossover B/C_cov", .. factors.Select(f => $"B/C_cov={Table.Fmt(f)}")], rows);
         return new ExperimentReport([new Figure("e2-success", "Success probability against the compute budget in units of C_cov.", plot)], [table], findings,
-            [$"ε = {Epsilon}; success = exact suboptimality ≤ ε (a run that exhausts its budget is judged by what it learned by then)."]);
+            [$"ε = {NeedleSetup.Epsilon}; success = reached_epsilon on the law of the output sampler as it runs (a run that exhausts its budget is judged by what it learned by then)."]);
     }
 }

@@ -4,15 +4,12 @@ using LmExplore.Figures;
 namespace LmExplore.Experiments.Reproduce;
 
 /// <summary>
-/// E5: Passive against SpannerSampling — the reward queries each needs to reach the same ε on <c>needle</c>.
-/// Passive's data budget is swept over a geometric grid (in units of C_cov); its T_data-to-ε for a seed is
-/// the smallest T_data of a successful run. Expect Passive ∝ C_cov, SpannerSampling flat.
+/// E5: data-to-ε of Passive (random pairs from π_ref) against SpannerSampling on <c>needle</c>: Passive's should grow
+/// ∝ C_cov, SpannerSampling's stay flat. Both scanned over the same absolute √2 grid of data budgets; Passive with
+/// unlimited compute, SpannerSampling with one fixed compute budget for every C_cov.
 /// </summary>
 public sealed class E5PassiveVersusSpanner : IExperiment
 {
-    /// <summary>Target accuracy ε (the same for both algorithms).</summary>
-    public const double Epsilon = 0.01;
-
     /// <inheritdoc/>
     public string Id => "E5";
     /// <inheritdoc/>
@@ -25,18 +22,20 @@ public sealed class E5PassiveVersusSpanner : IExperiment
         {
           "format": "lmexplore.sweep/v1",
           "name": "E5{{(quick ? "-quick" : "")}}",
-          "description": "reward queries to reach epsilon: Passive over a geometric data-budget grid (dataFactor * C_cov) vs SpannerSampling with compute 2000 * C_cov",
+          "description": "data-to-eps over an absolute sqrt(2) grid of data budgets; Passive with unlimited compute, SpannerSampling with compute {{E1SpannerScaling.DataScanCompute}}. {{NeedleSetup.Description}}",
           "sweepSeed": 5005,
           "instance": "needle",
-          "instanceParams": { "R": 1.5, "beta": 0.1, "d": 4, "prompts": 8, "responses": 2000, "noise": "gaussian", "sigma": 0.1 },
-          "grid": { "ccov": {{(quick ? "[10, 100, 1000, 10000]" : "[10, 100, 1000, 10000, 100000]")}} },
+          "instanceParams": {{NeedleSetup.InstanceParams}},
+          "grid": { "ccov": {{(quick ? "[10, 100, 1000, 10000]" : "[10, 31.6, 100, 316, 1000, 3160, 10000]")}} },
           "algorithms": [
-            { "name": "spanner", "params": { "epsilon": {{Epsilon}} }, "budgetComp": { "times": 2000, "of": "ccov" } },
-            { "name": "passive", "params": { "epsilon": {{Epsilon}} },
-              "vars": { "dataFactor": {{(quick ? "[0.03125, 0.0625, 0.125, 0.25, 0.5, 1, 2, 4, 8, 16, 32, 64]" : "[0.015625, 0.03125, 0.0625, 0.125, 0.25, 0.5, 1, 2, 4, 8, 16, 32, 64, 128]")}} },
-              "budgetData": { "times": 1, "of": ["ccov", "dataFactor"] } }
+            { "name": "spanner", "params": { "epsilon": {{NeedleSetup.Epsilon}} },
+              "vars": { "b": {{NeedleSetup.Grid(quick ? 16 : 4, 1024)}} },
+              "budgetData": { "times": 1, "of": ["b"] }, "budgetComp": {{E1SpannerScaling.DataScanCompute}} },
+            { "name": "passive", "params": { "epsilon": {{NeedleSetup.Epsilon}} },
+              "vars": { "b": {{NeedleSetup.Grid(16, quick ? 1 << 19 : 1 << 21)}} },
+              "budgetData": { "times": 1, "of": ["b"] } }
           ],
-          "seeds": {{(quick ? 8 : 12)}}
+          "seeds": 10
         }
         """;
 
@@ -47,54 +46,38 @@ public sealed class E5PassiveVersusSpanner : IExperiment
         var findings = new List<Finding>();
         var rows = new List<IReadOnlyList<string>>();
         var notes = new List<string>();
-        double floorShare = 0;
         foreach (var algo in records.GroupBy(r => Analysis.Text(r, "label")).OrderBy(g => g.Key, StringComparer.Ordinal))
         {
             var x = new List<double>();
-            var m = new List<double>();
-            var lo = new List<double>();
-            var hi = new List<double>();
+            var toEps = new List<double>();
+            bool censored = false;
             foreach (var byCcov in algo.GroupBy(r => Analysis.Setting(r, "instance.ccov")).OrderBy(g => g.Key))
             {
-                // Per seed: the fewest reward queries with which this algorithm reached ε (+∞ if it never did).
-                var perSeed = byCcov.GroupBy(r => Analysis.Text(r, "replicate"))
-                    .Select(s => s.Where(r => Analysis.Succeeded(r, Epsilon)).Select(r => (double)r.Result.TData).DefaultIfEmpty(double.PositiveInfinity).Min())
-                    .ToList();
-                var (med, p10, p90) = Analysis.Spread(perSeed);
                 double cc = Stats.Median(byCcov.Select(r => r.Result.CCov));
-                x.Add(cc); m.Add(med); lo.Add(p10); hi.Add(p90);
-                double maxBudget = byCcov.Select(r => (double)r.Result.TData).Max();
-                // A grid relative to C_cov could fake a slope of 1 if runs already succeeded at its lowest budget: say so.
-                double minBudget = byCcov.Select(r => (double)r.Result.TData).Min();
-                int atFloor = perSeed.Count(v => v <= minBudget);
-                if (algo.Key == "passive") floorShare = Math.Max(floorShare, (double)atFloor / perSeed.Count);
-                if (algo.Key == "passive" && atFloor > 0)
-                    notes.Add($"passive at C_cov = {Table.Fmt(byCcov.Key)}: {atFloor} seed(s) reached ε at the smallest budget tried ({Table.Fmt(minBudget)}); the true requirement may be lower.");
-                rows.Add([algo.Key, Table.Fmt(byCcov.Key), Table.Fmt(cc), Table.Fmt(med), $"{Table.Fmt(p10)}–{Table.Fmt(p90)}", Table.Fmt(med / cc),
-                    $"{perSeed.Count(double.IsFinite)}/{perSeed.Count}", Table.Fmt(maxBudget)]);
+                var t = Analysis.BudgetToEps(byCcov, "budget.data", NeedleSetup.Delta);
+                x.Add(cc);
+                toEps.Add(t.Value);
+                if (t.AtFloor || t.Budget is null) censored = true;
+                if (t.AtFloor) notes.Add($"{algo.Key} at C_cov = {Table.Fmt(byCcov.Key)}: data-to-ε is the smallest budget tried; the true value may be lower.");
+                if (t.Budget is null) notes.Add($"{algo.Key} at C_cov = {Table.Fmt(byCcov.Key)}: no data budget up to {Table.Fmt(t.LargestTried)} reached ε on 90 % of seeds.");
+                rows.Add([algo.Key, Table.Fmt(byCcov.Key), Table.Fmt(cc), Table.Fmt(t.Value), Table.Fmt(t.Value / cc), Table.Fmt(t.MedianTData),
+                    Table.Fmt(t.MedianTComp), $"{t.Reached}/{t.Runs}", Table.Fmt(t.LargestTried)]);
             }
-            series.Add(new Series(algo.Key, x, m, lo, hi));
-            double slope = Stats.LogLogSlope(x, m);
-            double ratio = Stats.MaxOverMin(m);
+            series.Add(new Series(algo.Key, x, toEps, Dashed: algo.Key == "spanner"));
+            double slope = Stats.LogLogSlope(x, toEps);
+            double ratio = Stats.MaxOverMin(toEps);
             if (algo.Key == "passive")
-            {
-                findings.Add(Analysis.Between("passive: log-log slope of median T_data-to-ε vs C_cov", slope, 0.7, 1.3, "between 0.7 and 1.3 (T_data ∝ C_cov)"));
-                findings.Add(new Finding("passive: max/min of median T_data-to-ε", ratio, Table.Fmt(ratio), "reported", null));
-                findings.Add(new Finding("passive: largest share of seeds already at ε with the smallest budget tried", floorShare, Table.Fmt(floorShare),
-                    "< 0.5 (else the median, hence the slope, is censored by the grid)", floorShare < 0.5));
-            }
+                findings.Add(Analysis.Between("passive: log-log slope of data-to-ε vs C_cov", slope, 0.7, double.PositiveInfinity, "at least 0.7 (data grows with C_cov)"));
             else
-            {
-                findings.Add(Analysis.Between($"{algo.Key}: max/min of median T_data-to-ε across C_cov", ratio, 1, 3, "at most 3 (flat)"));
-                findings.Add(new Finding($"{algo.Key}: log-log slope of median T_data-to-ε vs C_cov", slope, Table.Fmt(slope), "near 0 (reported)", null));
-            }
+                findings.Add(Analysis.Between($"{algo.Key}: max/min of data-to-ε across C_cov", ratio, 1, 3, "at most 3 (flat)"));
+            findings.Add(new Finding($"{algo.Key}: every data-to-ε strictly inside the grid", censored ? 0 : 1, censored ? "no" : "yes", "yes (else a value is censored)", !censored));
         }
         var plot = new LinePlot("e5-data", "E5: reward queries to reach ε — Passive vs SpannerSampling (needle)",
-            new Axis("coverage C_cov(π*) (ratio, log scale)"), new Axis("reward queries T_data to reach ε (count, log scale)"),
-            series, null, "line: median; band: 10–90 % over seeds");
-        var table = new Table("e5-table", "T_data needed to reach ε per algorithm and C_cov (per seed: fewest reward queries among successful runs; ∞ if none succeeded within the largest budget tried).",
-            ["algorithm", "C_cov (grid)", "C_cov (measured)", "T_data-to-ε median", "10–90 %", "median / C_cov", "seeds reaching ε", "largest T_data tried"], rows);
+            new Axis("coverage C_cov(π*) (ratio, log scale)"), new Axis("data-to-ε: smallest data budget at which 90 % of seeds reach ε (log scale)"),
+            series, null, "√2 budget grid; 10 seeds per budget");
+        var table = new Table("e5-table", "Data-to-ε per algorithm and C_cov (smallest √2-grid data budget at which ≥ 9 of 10 seeds reach ε) and the medians spent there.",
+            ["algorithm", "C_cov (grid)", "C_cov (measured)", "data-to-ε", "data-to-ε / C_cov", "T_data spent", "T_comp spent", "seeds reaching ε", "largest budget tried"], rows);
         return new ExperimentReport([new Figure("e5-data", "Reward queries needed to reach ε against coverage.", plot)], [table], findings,
-            [$"ε = {Epsilon}. Passive: data budget swept over dataFactor·C_cov (2 reward queries per pair), unlimited compute. SpannerSampling: compute budget 2000·C_cov, no data budget.", .. notes]);
+            [$"ε = {NeedleSetup.Epsilon}; success = reached_epsilon on the law of the output sampler as it runs. Passive: 2 reward queries per pair, unlimited compute. SpannerSampling: compute budget {E1SpannerScaling.DataScanCompute:N0} for every C_cov.", .. notes]);
     }
 }

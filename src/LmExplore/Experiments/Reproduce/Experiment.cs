@@ -82,11 +82,62 @@ public sealed record Finding(string Name, double Value, string Display, string C
 /// <summary>The analysis of one experiment.</summary>
 public sealed record ExperimentReport(IReadOnlyList<Figure> Figures, IReadOnlyList<Table> Tables, IReadOnlyList<Finding> Findings, IReadOnlyList<string> Notes);
 
+/// <summary>A measured budget-to-ε (see <see cref="Analysis.BudgetToEps"/>).</summary>
+/// <param name="Budget">The budget, or null when none in the window sufficed.</param>
+/// <param name="AtFloor">The answer is the smallest budget tried.</param>
+/// <param name="MedianTData">Median T_data spent at that budget.</param>
+/// <param name="MedianTComp">Median T_comp spent at that budget.</param>
+/// <param name="Reached">Runs that reached ε there.</param>
+/// <param name="Runs">Runs there.</param>
+/// <param name="LargestTried">The largest budget of the window.</param>
+public sealed record ToEps(double? Budget, bool AtFloor, double MedianTData, double MedianTComp, int Reached, int Runs, double LargestTried)
+{
+    /// <summary>The budget, +∞ when none sufficed (so slopes and ratios see a censored value).</summary>
+    public double Value => Budget ?? double.PositiveInfinity;
+}
+
+/// <summary>The <c>needle</c> instances and ε shared by E1, E2 and E5: β = 0.1, R = 1, Gaussian noise σ = 0.1, d = 4,
+/// 8 prompts × 2000 responses, ε = 0.008 (a tenth of the smallest gap J_opt − J_ref at C_cov = 10), δ = 0.1.</summary>
+internal static class NeedleSetup
+{
+    public const double Epsilon = 0.008;
+    public const double Delta = 0.1;
+    public const string InstanceParams = """{ "R": 1, "beta": 0.1, "d": 4, "prompts": 8, "responses": 2000, "noise": "gaussian", "sigma": 0.1 }""";
+    public const string Description = "needle: beta=0.1, R=1, sigma=0.1, d=4, 8 prompts x 2000 responses; epsilon=0.008; success = reached_epsilon (the law of the output sampler as it runs)";
+
+    /// <summary>√2-spaced grid from <paramref name="from"/> to <paramref name="to"/> as a JSON array.</summary>
+    public static string Grid(double from, double to) =>
+        "[" + string.Join(", ", Frontier.FrontierSearch.Grid((long)from, (long)to, Math.Sqrt(2))) + "]";
+
+    /// <summary>√2-spaced multipliers 2^(k/2) for k = kFrom..kTo, as a JSON array.</summary>
+    public static string Multipliers(int kFrom, int kTo) =>
+        "[" + string.Join(", ", Enumerable.Range(kFrom, kTo - kFrom + 1).Select(k => Math.Pow(2, k / 2.0).ToString("R", CultureInfo.InvariantCulture))) + "]";
+}
+
 /// <summary>Helpers shared by the experiment analyses.</summary>
 internal static class Analysis
 {
-    /// <summary>Success: the run produced a finite suboptimality at most ε.</summary>
-    public static bool Succeeded(SweepRecord r, double epsilon) => double.IsFinite(r.Result.Suboptimality) && r.Result.Suboptimality <= epsilon;
+    /// <summary>Success: the run reached ε on the honest headline (the law of its output sampler as it runs).</summary>
+    public static bool Succeeded(SweepRecord r) => r.Result.ReachedEpsilon;
+
+    /// <summary>
+    /// Budget-to-ε from a scan: the runs of one group (one instance, one algorithm), each with the budget in
+    /// <paramref name="budgetSetting"/>; the smallest budget at which at least ⌈(1 − δ)·runs⌉ reached ε, scanning
+    /// upward and stopping at the first — as <c>lmexplore frontier</c> does. Null when no budget in the window did.
+    /// <c>AtFloor</c> says the answer is the smallest budget tried: the true value may lie below the window.
+    /// </summary>
+    public static ToEps BudgetToEps(IEnumerable<SweepRecord> group, string budgetSetting, double delta)
+    {
+        var byBudget = group.GroupBy(r => Setting(r, budgetSetting)).OrderBy(g => g.Key).ToList();
+        foreach (var g in byBudget)
+        {
+            int n = g.Count(), ok = g.Count(Succeeded);
+            if (ok >= (int)Math.Ceiling((1 - delta) * n - 1e-9))
+                return new ToEps(g.Key, g.Key == byBudget[0].Key, Stats.Median(g.Select(r => (double)r.Result.TData)),
+                    Stats.Median(g.Select(r => (double)r.Result.TComp)), ok, n, byBudget.Count > 0 ? byBudget[^1].Key : double.NaN);
+        }
+        return new ToEps(null, false, double.NaN, double.NaN, 0, 0, byBudget.Count > 0 ? byBudget[^1].Key : double.NaN);
+    }
 
     /// <summary>A numeric setting of a record, NaN when absent.</summary>
     public static double Setting(SweepRecord r, string name) =>

@@ -109,6 +109,7 @@ public sealed record SweepConfig(
         {
             var root = doc.RootElement;
             if (root.ValueKind != JsonValueKind.Object) throw new InputException("$: a sweep config must be a JSON object");
+            CheckNoDuplicateKeys(root, "$");
             CheckKeys(root, "$", ["format", "name", "sweepSeed", "instance", "instanceParams", "grid", "vars", "algorithms", "seeds", "budgetComp", "budgetData", "budgetTokens", "description"]);
             var format = RequiredString(root, "format", "$");
             if (format != Format) throw new InputException($"$.format: unknown format '{format}' (expected '{Format}')");
@@ -280,6 +281,28 @@ public sealed record SweepConfig(
     {
         if (name.Length == 0 || !name.All(c => char.IsAsciiLetterOrDigit(c) || c is '_' or '-' or '.'))
             throw new InputException($"{path}: name '{name}' must use only letters, digits, _ - .");
+    }
+
+    /// <summary>
+    /// JSON parsers disagree on a repeated key (JsonDocument keeps both, lookups see one of them), so a config
+    /// that sets a key twice would run a sweep its author did not read: refuse it, naming the key.
+    /// </summary>
+    private static void CheckNoDuplicateKeys(JsonElement e, string path)
+    {
+        if (e.ValueKind == JsonValueKind.Object)
+        {
+            var seen = new HashSet<string>(StringComparer.Ordinal);
+            foreach (var p in e.EnumerateObject())
+            {
+                if (!seen.Add(p.Name)) throw new InputException($"{path}: key '{p.Name}' appears twice (a JSON object needs distinct keys)");
+                CheckNoDuplicateKeys(p.Value, $"{path}.{p.Name}");
+            }
+        }
+        else if (e.ValueKind == JsonValueKind.Array)
+        {
+            int i = 0;
+            foreach (var item in e.EnumerateArray()) CheckNoDuplicateKeys(item, $"{path}[{i++}]");
+        }
     }
 
     private static void CheckKeys(JsonElement e, string path, string[] allowed)

@@ -31,6 +31,7 @@ public sealed record SweepOutcome(int Total, int AlreadyDone, int Completed, int
 /// JSON line, flushed per run, through a single writer. Crash safety: a kill loses at most the runs in
 /// flight (and may tear the last line, which <c>--resume</c> cuts away); results depend only on each
 /// run's key-derived seed, so resuming, sharding or changing the parallelism never changes a result.
+/// One sweep at a time per results file: the sweep holds its <see cref="ResultsFileLock"/> from start to end.
 /// </summary>
 public static class SweepEngine
 {
@@ -49,10 +50,13 @@ public static class SweepEngine
     {
         if (options.Parallelism < 1) throw new InputException("--parallel must be at least 1");
         Directory.CreateDirectory(options.OutDir);
+        var resultsPath = Path.Combine(options.OutDir, ResultsFileName(options.Shard));
+        // Held until the last line is written: a second sweep on the same results file refuses at once instead of
+        // interleaving lines (or resuming from a file that is still growing).
+        using var fileLock = ResultsFileLock.Acquire(resultsPath, $"sweep '{plan.Config.Name}'", TimeSpan.Zero);
         var existing = SweepManifest.TryRead(options.OutDir);
         if (existing is not null && existing.Hash != plan.Hash)
             throw new InputException($"{options.OutDir} holds results of a different sweep ('{existing.Name}', config hash {existing.Hash[..12]}…, this one {plan.Hash[..12]}…); use another --out");
-        var resultsPath = Path.Combine(options.OutDir, ResultsFileName(options.Shard));
         bool hasResults = File.Exists(resultsPath) && new FileInfo(resultsPath).Length > 0;
         if (hasResults && !options.Resume)
             throw new InputException($"{resultsPath} already has results; pass --resume to continue that sweep, or choose another --out");
@@ -135,8 +139,8 @@ public static class SweepEngine
 
     /// <summary>The record of a run that failed with a bug: status <c>error</c>, numbers NaN, the message in the diagnostics' absence.</summary>
     private static RunResult ErrorResult(RunRequest r, Exception e) => new(
-        r.Instance, r.Algorithm, r.Seed, double.NaN, 0, "error", 0, 0, 0, double.NaN, double.NaN, double.NaN, double.NaN, double.NaN,
-        double.NaN, null, 0, new Dictionary<string, double>());
+        r.Instance, r.Algorithm, r.Seed, double.NaN, 0, "error", 0, 0, 0, double.NaN, double.NaN, double.NaN, double.NaN, null, null,
+        double.NaN, double.NaN, double.NaN, false, "none", double.NaN, double.NaN, null, 0, new Dictionary<string, double>());
 
     /// <summary>The single writer: appends whole lines and flushes each to the OS, so a killed process loses nothing it reported done.</summary>
     private sealed class ResultWriter(string path) : IDisposable

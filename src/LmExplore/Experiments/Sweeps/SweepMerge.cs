@@ -53,13 +53,20 @@ public static class SweepMerge
         return new MergeOutcome(records, plan.Runs.Count, duplicates, missing, plan);
     }
 
-    /// <summary>Writes merged records (sorted by key) as JSON lines, atomically.</summary>
+    /// <summary>How long <see cref="Write"/> waits for another writer of the output (an appending <c>run --out</c>) to finish.</summary>
+    public static readonly TimeSpan LockWait = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// Writes merged records (sorted by key) as JSON lines, atomically, under the output's <see cref="ResultsFileLock"/>:
+    /// the rename must not replace a file another process is appending to (its lines would go to the replaced file).
+    /// </summary>
     public static void Write(string path, IReadOnlyList<SweepRecord> records)
     {
         var sb = new StringBuilder();
         foreach (var r in records) sb.Append(ResultLines.Format(r.Key, r.Settings, r.Result)).Append('\n');
         var dir = Path.GetDirectoryName(Path.GetFullPath(path))!;
         Directory.CreateDirectory(dir);
+        using var fileLock = ResultsFileLock.Acquire(path, "merge", LockWait);
         AtomicFile.WriteAllText(path, sb.ToString());
     }
 

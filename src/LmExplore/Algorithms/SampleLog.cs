@@ -1,0 +1,94 @@
+using LmExplore.Numerics;
+using LmExplore.Oracles;
+
+namespace LmExplore.Algorithms;
+
+/// <summary>
+/// Remembers a thinned, uniform record of the π_ref samples an algorithm drew, plus every response it chose to
+/// keep (e.g. spanner pairs), so that once θ̂ is known it can estimate the coverage its output sampler must reach
+/// from samples it already paid for. Thinning is systematic: when the buffer is full every other entry is dropped
+/// and the stride doubles, so recording costs a counter per sample and memory stays bounded whatever T_comp.
+/// </summary>
+internal sealed class SampleLog
+{
+    /// <summary>Most uniform samples kept.</summary>
+    public const int Capacity = 1 << 15;
+    private readonly List<Response> _uniform = new(Capacity);
+    private readonly List<Response> _kept = [];
+    private long _seen, _stride = 1;
+
+    /// <summary>Records one π_ref sample.</summary>
+    public void Add(Response response)
+    {
+        if (_seen++ % _stride != 0) return;
+        if (_uniform.Count == Capacity)
+        {
+            int w = 0;
+            for (int r = 0; r < _uniform.Count; r += 2) _uniform[w++] = _uniform[r];
+            _uniform.RemoveRange(w, _uniform.Count - w);
+            _stride *= 2;
+        }
+        _uniform.Add(response);
+    }
+
+    /// <summary>Records a response worth remembering whatever the thinning (it still counts once in <see cref="Add"/> if sampled).</summary>
+    public void Keep(Response response) => _kept.Add(response);
+
+    /// <summary>
+    /// M̂ = max over remembered responses y of exp(s(y))/Ẑ_x(y), s = ⟨θ,φ⟩/β: the empirical coverage of π_θ. Each uniform
+    /// record stands for W samples (W the current thinning stride), and y itself counts as one more draw at its prompt:
+    /// <code>Ẑ_x(y) = (W·Σ_{records at x} e^{s} + e^{s(y)}) / (W·K_x + 1).</code>
+    /// A response seen once among T draws thus gets ratio ≈ min(e^{s(y)}/Ẑ_rest, T + 1) — what one sighting in T draws
+    /// says about its mass — instead of e^{s(y)}/Ẑ_rest, which a normalizer that never saw it would inflate without
+    /// bound. At least 1.
+    /// </summary>
+    public double CoverageEstimate(ILearnerEnvironment environment, ReadOnlySpan<double> theta)
+    {
+        if (_uniform.Count == 0 && _kept.Count == 0) return 1;
+        var thetaCopy = theta.ToArray();
+        double beta = environment.Beta;
+        var byPrompt = new Dictionary<int, (LogMath.Accumulator Sum, int Count)>();
+        foreach (var y in _uniform)
+        {
+            byPrompt.TryGetValue(y.PromptIndex, out var entry);
+            entry.Sum.Add(Score(environment, y, thetaCopy, beta));
+            entry.Count++;
+            byPrompt[y.PromptIndex] = entry;
+        }
+        double logW = Math.Log(_stride);
+        double LogRatio(Response y)
+        {
+            double s = Score(environment, y, thetaCopy, beta);
+            byPrompt.TryGetValue(y.PromptIndex, out var e);
+            double logSum = e.Count == 0 ? double.NegativeInfinity : logW + e.Sum.Value;
+            return s + Math.Log(_stride * (double)e.Count + 1) - LogMath.LogAddExp(logSum, s);
+        }
+        double best = 0;
+        foreach (var y in _uniform) best = Math.Max(best, LogRatio(y));
+        foreach (var y in _kept) best = Math.Max(best, LogRatio(y));
+        return Math.Exp(Math.Min(best, 700));
+    }
+
+    private static double Score(ILearnerEnvironment environment, Response y, ReadOnlySpan<double> theta, double beta) =>
+        System.Numerics.Tensors.TensorPrimitives.Dot(environment.Features(y), theta) / beta;
+}
+
+/// <summary>Forwards every call to the learner's environment and records each π_ref sample in a <see cref="SampleLog"/>.</summary>
+internal sealed class RecordingEnvironment(ILearnerEnvironment inner, SampleLog log) : ILearnerEnvironment
+{
+    public Meter Meter => inner.Meter;
+    public double Beta => inner.Beta;
+    public int Dimension => inner.Dimension;
+    public bool CanEnumerate => inner.CanEnumerate;
+    public Prompt DrawPrompt(Rng rng) => inner.DrawPrompt(rng);
+    public ReadOnlySpan<double> Features(Response response) => inner.Features(response);
+    public double Query(Response response) => inner.Query(response);
+    public Response[] Enumerate(Prompt prompt) => inner.Enumerate(prompt);
+
+    public Response Sample(Prompt prompt, Rng rng)
+    {
+        var y = inner.Sample(prompt, rng);
+        log.Add(y);
+        return y;
+    }
+}
