@@ -34,11 +34,21 @@ public static class ExactEvaluator
     /// resolves it.</summary>
     private const double SmallSpread = 1e-2;
 
-    /// <summary>log Z(x) = log E_{y~π_ref} exp(r*(x,y)/β).</summary>
+    /// <summary>log Z(x) = log E_{y~π_ref} exp(r*(x,y)/β), in one streaming pass (log Z itself is well conditioned; it is
+    /// J_opt − J_ref that needs the centred form of <see cref="Stats"/>).</summary>
     public static double LogPartition(EnumerablePrompt prompt, double beta)
     {
-        var s = Stats(prompt, beta);
-        return s.RefMean / beta + s.Gap;
+        Span<double> b = stackalloc double[Block];
+        double max = double.NegativeInfinity, sum = 0;
+        for (int i = 0; i < prompt.ResponseCount; i += Block)
+        {
+            int len = Math.Min(Block, prompt.ResponseCount - i);
+            var x = b[..len];
+            TensorPrimitives.Divide(prompt.Rewards.AsSpan(i, len), beta, x);
+            TensorPrimitives.Add(prompt.LogRefProbs.AsSpan(i, len), x, x);
+            if (!Accumulate(x, ref max, ref sum)) return double.NaN;
+        }
+        return max + Math.Log(sum) - prompt.LogRefMass;
     }
 
     /// <summary>J_β(π*_β) = β·E_x log Z(x).</summary>
@@ -174,8 +184,9 @@ public static class ExactEvaluator
         double weightTotal = PositiveWeight(instance);
         double jOpt = 0, jRef = 0, logC = 0, rMax = 0;
         var logAvg = new LogMath.Accumulator();
-        foreach (var p in instance.Prompts)
+        for (int x = 0; x < instance.Prompts.Count; x++)   // indexed: no enumerator allocation
         {
+            var p = instance.Prompts[x];
             if (p.Weight <= 0) continue;
             double w = p.Weight / weightTotal;
             var st = Stats(p, beta);
@@ -331,7 +342,8 @@ public static class ExactEvaluator
     private static double PositiveWeight(EnumerableInstance instance)
     {
         double total = 0;
-        foreach (var p in instance.Prompts) if (p.Weight > 0) total += p.Weight;
+        for (int x = 0; x < instance.Prompts.Count; x++)
+            if (instance.Prompts[x].Weight > 0) total += instance.Prompts[x].Weight;
         return total;
     }
 
