@@ -2,7 +2,7 @@
 """Independent evaluator for lmexplore.instance/v1 files (plain Python 3, no packages).
 
 Prints J_opt = beta * E_x log Z(x), J_ref = E_x E_{pi_ref} r*, C_cov = max_{x,y} pi*/pi_ref and the
-average coverage E_x E_{pi*}[pi*/pi_ref], following SPEC section 1 literally:
+average coverage E_x E_{pi*}[pi*/pi_ref], following the definitions of docs/FRAMEWORK.md literally:
     r*(x,y) = <theta, phi(x,y)>,  Z(x) = sum_y pi_ref(y|x) exp(r*(x,y)/beta).
 It shares no code with the C# library: sums are exact-rounded (math.fsum), log Z uses a max shift, and
 rewards are recomputed from the features. Use it to check `lmexplore instance inspect FILE --json`.

@@ -109,7 +109,7 @@ public readonly struct LinearScoreSimd(double[] features, double[] theta) : IRes
 /// (m = 64 per draw) are oracle calls too and are included; the loop stops at the first draw that reaches
 /// 2¹⁶ calls (overshoot ≤ one draw, ≈ 0.2%).</summary>
 [MemoryDiagnoser]
-public class SoftmaxProposals
+public class EnvelopeProposals
 {
     private const int Calls = 1 << 16;
     private EnumerableEnvironment _env = null!;

@@ -5,7 +5,7 @@ namespace LmExplore.Cli;
 /// <summary>The <c>lmexplore</c> command line, callable in-process (tests pass their own writers).</summary>
 public static class CliApp
 {
-    /// <summary>Runs the command line with explicit writers and no progress bar; returns the exit code of SPEC §5.</summary>
+    /// <summary>Runs the command line with explicit writers and no progress bar; returns the exit code (0 ok, 2 bad input, 3 budget exhausted with --strict, 1 bug; docs/CLI.md).</summary>
     public static int Invoke(string[] args, TextWriter stdout, TextWriter stderr, CancellationToken cancellation = default)
         => Invoke(args, new CliContext { Out = stdout, Error = stderr, Interactive = false, Cancellation = cancellation });
 
@@ -23,6 +23,8 @@ public static class CliApp
         root.Add(InstanceCommands.Create(context));
         root.Add(FrontierCommand.Create(context));
         foreach (var command in ExperimentCommands.Create()) root.Add(command);
+        root.Add(ReportCommand.Create());
+        root.Add(ExportCommand.Create());
         return root;
     }
 }

@@ -5,7 +5,7 @@ using LmExplore.Experiments;
 
 namespace LmExplore.Cli;
 
-/// <summary>Exit codes of SPEC §5.</summary>
+/// <summary>Exit codes (docs/CLI.md).</summary>
 internal static class ExitCodes
 {
     public const int Ok = 0;

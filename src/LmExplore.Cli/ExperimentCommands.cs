@@ -7,7 +7,7 @@ using Spectre.Console;
 
 namespace LmExplore.Cli;
 
-/// <summary>sweep, merge, reproduce: experiments at scale (SPEC §5, §6, §8).</summary>
+/// <summary>sweep, merge, reproduce: experiments at scale (docs/EXPERIMENTS.md, docs/CLUSTER.md).</summary>
 internal static class ExperimentCommands
 {
     /// <summary>The single-run function every sweep uses (tests substitute their own through the library API).</summary>
@@ -17,7 +17,7 @@ internal static class ExperimentCommands
 
     private static Command Sweep()
     {
-        var config = new Option<string>("--config") { Description = "Sweep config (lmexplore.sweep/v1 JSON; see docs/EXPERIMENTS.md).", Required = true };
+        var config = new Option<string>("--config") { Description = "Sweep config (lmexplore.sweep/v1 JSON; see docs/FORMATS.md).", Required = true };
         var outDir = new Option<string>("--out") { Description = "Results directory (manifest.json, results[.shard-i-of-n].jsonl).", Required = true };
         var shard = new Option<string?>("--shard") { Description = "Run only the deterministic slice i/n (1 ≤ i ≤ n), e.g. from a job-array index." };
         var resume = new Option<bool>("--resume") { Description = "Continue a sweep in --out: skip finished runs, cut a torn last line." };
@@ -84,7 +84,7 @@ internal static class ExperimentCommands
         var outDir = new Option<string>("--out") { Description = "Output directory: report.html, summary.json, one folder per experiment.", Required = true };
         var parallel = new Option<int>("--parallel") { Description = "Concurrent runs (default: all cores).", DefaultValueFactory = _ => Environment.ProcessorCount };
         var only = new Option<string?>("--only") { Description = "Comma-separated experiment ids (default: all of " + string.Join(", ", ExperimentRegistry.All.Select(e => e.Id)) + ")." };
-        var command = new Command("reproduce", "Run the experiments of SPEC §6 and write CSVs, SVG figures and report.html.") { quick, outDir, parallel, only };
+        var command = new Command("reproduce", "Run the paper's experiments (docs/EXPERIMENTS.md) and write CSVs, SVG figures and report.html.") { quick, outDir, parallel, only };
         command.SetAction(parse => CliSupport.Guard(() =>
         {
             int p = parse.GetValue(parallel);

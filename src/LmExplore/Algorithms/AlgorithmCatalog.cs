@@ -8,7 +8,7 @@ public static class AlgorithmCatalog
     /// <summary>Implemented algorithms.</summary>
     public static IReadOnlyList<string> Implemented { get; } = [SpannerSampling.AlgorithmName, Passive.AlgorithmName, OnlineDpo.AlgorithmName, Xpo.AlgorithmName, OptimalDesign.AlgorithmName];
 
-    /// <summary>Names reserved by SPEC §5 for algorithms that are not implemented yet.</summary>
+    /// <summary>Names reserved by docs/CLI.md for algorithms that are not implemented yet.</summary>
     public static IReadOnlyList<string> Reserved { get; } = ["mtss"];
 
     /// <summary>Creates the algorithm, validating its parameters. Throws <see cref="InputException"/> on an unknown

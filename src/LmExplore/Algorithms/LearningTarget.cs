@@ -19,7 +19,7 @@ public sealed record LearningTarget(double Epsilon, double Delta, double RMax)
 
     /// <summary>
     /// Calibrated constant c in the exploration/sample-size rule n = ⌈c · d · R_max² / (β · min(ε, β))⌉
-    /// (the shape of SPEC §3.1's T_data = Õ(d²R²/(β·min(ε,β))) with one factor d left to the spanner).
+    /// (the shape of the paper's T_data = Õ(d²R²/(β·min(ε,β))) with one factor d left to the spanner).
     /// With sub-Gaussian reward noise of scale σ, least squares on n informative pairs has a
     /// suboptimality ≈ σ²·d/(β·n); c = 1/50 corresponds to σ ≈ 0.1·R_max with a safety factor of ~2.
     /// One constant for every instance — see docs/ALGORITHMS.md.

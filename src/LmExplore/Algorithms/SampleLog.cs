@@ -40,7 +40,8 @@ internal sealed class SampleLog
     /// <code>Ẑ_x(y) = (W·Σ_{records at x} e^{s} + e^{s(y)}) / (W·K_x + 1).</code>
     /// A response seen once among T draws thus gets ratio ≈ min(e^{s(y)}/Ẑ_rest, T + 1) — what one sighting in T draws
     /// says about its mass — instead of e^{s(y)}/Ẑ_rest, which a normalizer that never saw it would inflate without
-    /// bound. At least 1.
+    /// bound. Since Z_x ≥ π_ref(y)·e^{s(y)}, the ratio is also capped at 1/π_ref(y) (log π_ref comes with every sample, as
+    /// from a real language model). At least 1.
     /// </summary>
     public double CoverageEstimate(ILearnerEnvironment environment, ReadOnlySpan<double> theta)
     {
@@ -61,7 +62,8 @@ internal sealed class SampleLog
             double s = Score(environment, y, thetaCopy, beta);
             byPrompt.TryGetValue(y.PromptIndex, out var e);
             double logSum = e.Count == 0 ? double.NegativeInfinity : logW + e.Sum.Value;
-            return s + Math.Log(_stride * (double)e.Count + 1) - LogMath.LogAddExp(logSum, s);
+            // Z_x ≥ π_ref(y)·e^{s(y)}: the ratio can never exceed 1/π_ref(y), which the oracle returned with y.
+            return Math.Min(s + Math.Log(_stride * (double)e.Count + 1) - LogMath.LogAddExp(logSum, s), -y.LogRefProb);
         }
         double best = 0;
         foreach (var y in _uniform) best = Math.Max(best, LogRatio(y));

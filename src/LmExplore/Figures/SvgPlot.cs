@@ -36,8 +36,9 @@ public sealed record LinePlot(string Id, string Title, Axis X, Axis Y, IReadOnly
 
 /// <summary>
 /// A small SVG writer for line plots: linear or log-10 axes with readable ticks (decades labelled,
-/// minor ticks at 2…9), one colour and marker per series from the Okabe–Ito colour-blind-safe palette,
-/// median line with a translucent band, legend, axis titles and a title. Output is standalone SVG 1.1
+/// minor ticks at 2…9, every log-axis label a power of ten), one colour and marker per series from the Okabe–Ito
+/// colour-blind-safe palette, median line with a faint band whose edges are dashed (overlapping bands stay
+/// distinguishable), markers never clipped by the frame, legend, axis titles and a title. Output is standalone SVG 1.1
 /// (xmlns, viewBox, escaped text, invariant-culture numbers), so it opens in a browser and can be
 /// inlined into HTML.
 /// </summary>
@@ -46,8 +47,12 @@ public static class SvgPlot
     /// <summary>Okabe &amp; Ito (2008) colour-blind-safe palette, without yellow first (weak on white).</summary>
     public static readonly string[] Palette = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#F0E442"];
 
-    private const double Width = 760, Height = 460;
-    private const double Left = 78, Right = 200, Top = 44, Bottom = 62;
+    private const double BaseWidth = 760, BaseHeight = 460;
+    private const double Left = 78, MinRight = 200, Top = 44, Bottom = 62;
+    /// <summary>Gap in pixels between the frame and the ends of the data range (larger than any marker's radius).</summary>
+    public const double Pad = 8;
+    /// <summary>Fill opacity of a 10–90 % band: low, so that overlapping bands of two series stay distinguishable (their edges are dashed lines).</summary>
+    public const double BandOpacity = 0.12;
     private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
 
     /// <summary>Renders the plot as a standalone SVG document.</summary>
@@ -57,8 +62,15 @@ public static class SvgPlot
         var refs = plot.References ?? [];
         var xs = plot.Series.SelectMany(s => s.X).Concat(refs.Where(r => r.Vertical).Select(r => r.Value));
         var ys = plot.Series.SelectMany(s => s.Y.Concat(s.Lo ?? []).Concat(s.Hi ?? [])).Concat(refs.Where(r => !r.Vertical).Select(r => r.Value));
-        var xScale = Scale.Fit(plot.X, xs, Left, Width - Right);
-        var yScale = Scale.Fit(plot.Y, ys, Height - Bottom, Top);
+        // The data range maps to the frame inset by Pad, so markers at the range ends are drawn whole, inside the frame.
+        // The legend column widens for long names and the figure grows taller for many series: legend text is never cut.
+        int longest = plot.Series.Count == 0 ? 0 : plot.Series.Max(s => s.Name.Length);
+        double Right = Math.Max(MinRight, 62 + 7.2 * longest);
+        double Width = BaseWidth - MinRight + Right;
+        int noteLines = plot.BandNote?.Split("; ").Length ?? 0;
+        double Height = Math.Max(BaseHeight, Top + 8 + 22 * plot.Series.Count + 13 * noteLines + 16);
+        var xScale = Scale.Fit(plot.X, xs, Left + Pad, Width - Right - Pad);
+        var yScale = Scale.Fit(plot.Y, ys, Height - Bottom - Pad, Top + Pad);
 
         var sb = new StringBuilder();
         sb.Append($"<svg xmlns=\"http://www.w3.org/2000/svg\" version=\"1.1\" viewBox=\"0 0 {N(Width)} {N(Height)}\" width=\"{N(Width)}\" height=\"{N(Height)}\" ");
@@ -115,15 +127,31 @@ public static class SvgPlot
                 {
                     var pts = run.Select(i => $"{N(xScale.Map(series.X[i]))},{N(yScale.Map(series.Hi[i]))}")
                         .Concat(run.AsEnumerable().Reverse().Select(i => $"{N(xScale.Map(series.X[i]))},{N(yScale.Map(series.Lo[i]))}"));
-                    sb.Append($"<polygon class=\"band\" points=\"{string.Join(" ", pts)}\" fill=\"{colour}\" fill-opacity=\"0.18\" stroke=\"none\"/>\n");
+                    sb.Append($"<polygon class=\"band\" points=\"{string.Join(" ", pts)}\" fill=\"{colour}\" fill-opacity=\"{N(BandOpacity)}\" stroke=\"none\"/>\n");
+                    // Thin dashed edges in the series colour: where two bands overlap, each one's extent stays visible.
+                    foreach (var edge in new[] { series.Hi, series.Lo })
+                    {
+                        var e = string.Join(" ", run.Select((i, k) => $"{(k == 0 ? "M" : "L")}{N(xScale.Map(series.X[i]))},{N(yScale.Map(edge[i]))}"));
+                        sb.Append($"<path class=\"band-edge\" d=\"{e}\" fill=\"none\" stroke=\"{colour}\" stroke-width=\"0.8\" stroke-dasharray=\"3 3\"/>\n");
+                    }
                 }
             }
             foreach (var run in Runs(order, i => xScale.Valid(series.X[i]) && yScale.Valid(series.Y[i])))
             {
                 var d = string.Join(" ", run.Select((i, k) => $"{(k == 0 ? "M" : "L")}{N(xScale.Map(series.X[i]))},{N(yScale.Map(series.Y[i]))}"));
                 sb.Append($"<path class=\"series\" d=\"{d}\" fill=\"none\" stroke=\"{colour}\" stroke-width=\"2\"{(series.Dashed ? " stroke-dasharray=\"7 4\"" : "")}/>\n");
-                foreach (var i in run) sb.Append(Marker(s, xScale.Map(series.X[i]), yScale.Map(series.Y[i]), colour)).Append('\n');
             }
+        }
+        sb.Append("</g>\n");
+        // Markers are not clipped (only lines and bands are): a point inside the axis range is always drawn whole.
+        sb.Append("<g class=\"markers\">\n");
+        for (int s = 0; s < plot.Series.Count; s++)
+        {
+            var series = plot.Series[s];
+            string colour = Palette[s % Palette.Length];
+            for (int i = 0; i < series.X.Count; i++)
+                if (xScale.Valid(series.X[i]) && yScale.Valid(series.Y[i]) && xScale.Contains(series.X[i]) && yScale.Contains(series.Y[i]))
+                    sb.Append(Marker(s, xScale.Map(series.X[i]), yScale.Map(series.Y[i]), colour)).Append('\n');
         }
         sb.Append("</g>\n");
         foreach (var r in refs)
@@ -146,7 +174,8 @@ public static class SvgPlot
             var series = plot.Series[s];
             string colour = Palette[s % Palette.Length];
             double y = ly + 22 * s;
-            if (series.Lo is not null) sb.Append($"<rect x=\"{N(lx)}\" y=\"{N(y - 6)}\" width=\"30\" height=\"12\" fill=\"{colour}\" fill-opacity=\"0.18\"/>\n");
+            if (series.Lo is not null)
+                sb.Append($"<rect x=\"{N(lx)}\" y=\"{N(y - 6)}\" width=\"30\" height=\"12\" fill=\"{colour}\" fill-opacity=\"{N(BandOpacity)}\" stroke=\"{colour}\" stroke-width=\"0.8\" stroke-dasharray=\"3 3\"/>\n");
             sb.Append($"<line x1=\"{N(lx)}\" y1=\"{N(y)}\" x2=\"{N(lx + 30)}\" y2=\"{N(y)}\" stroke=\"{colour}\" stroke-width=\"2\"{(series.Dashed ? " stroke-dasharray=\"7 4\"" : "")}/>\n");
             sb.Append(Marker(s, lx + 15, y, colour)).Append('\n');
             sb.Append($"<text x=\"{N(lx + 38)}\" y=\"{N(y + 4)}\">{Esc(series.Name)}</text>\n");
@@ -208,6 +237,13 @@ public static class SvgPlot
 
         public bool Valid(double v) => double.IsFinite(v) && (!_log || v > 0);
 
+        /// <summary>True when <paramref name="v"/> lies in the axis range (to rounding).</summary>
+        public bool Contains(double v)
+        {
+            double t = _log ? Math.Log10(v) : v, eps = 1e-9 * Math.Max(1, Math.Abs(_hi - _lo));
+            return t >= _lo - eps && t <= _hi + eps;
+        }
+
         public double Map(double v)
         {
             double t = _log ? (Math.Log10(v) - _lo) / (_hi - _lo) : (v - _lo) / (_hi - _lo);
@@ -233,6 +269,8 @@ public static class SvgPlot
             var ticks = new List<Tick>();
             double span = hi - lo;
             int labelEvery = span > 12 ? 3 : span > 7 ? 2 : 1;
+            // One notation on every log axis: powers of ten (never "10000" next to "10⁵", nor a plain axis beside a
+            // powers-of-ten axis in the same figure).
             for (int k = (int)Math.Floor(lo); k <= (int)Math.Ceiling(hi); k++)
             {
                 double decade = Math.Pow(10, k);
@@ -242,7 +280,7 @@ public static class SvgPlot
                 {
                     double v = m * decade, lv = Math.Log10(v);
                     if (lv < lo - 1e-9 || lv > hi + 1e-9) continue;
-                    string? label = span <= 1.5 && m is 2 or 5 ? PlainNumber(v) : null;
+                    string? label = span <= 1.5 && m is 2 or 5 ? $"{m}×{PowerLabel(k)}" : null;
                     ticks.Add(new Tick(v, false, label));
                 }
             }
@@ -277,11 +315,7 @@ public static class SvgPlot
             return (f <= 1 ? 1 : f <= 2 ? 2 : f <= 5 ? 5 : 10) * p;
         }
 
-        /// <summary>0.01 … 10000 written out; other decades as 10 with a superscript exponent.</summary>
-        private static string PowerLabel(int k) => k is >= -2 and <= 4
-            ? PlainNumber(Math.Pow(10, k))
-            : $"10<tspan dy=\"-6\" font-size=\"9\">{Esc(k.ToString(Inv))}</tspan>";
-
-        private static string PlainNumber(double v) => Esc(v.ToString("0.######", Inv));
+        /// <summary>10 with a superscript exponent (a true minus sign for negative ones).</summary>
+        private static string PowerLabel(int k) => $"10<tspan dy=\"-6\" font-size=\"9\">{Esc(k.ToString(Inv).Replace('-', '−'))}</tspan>";
     }
 }

@@ -8,7 +8,14 @@ internal static class AtomicFile
 {
     /// <summary>Runs <paramref name="write"/> on a temp file next to <paramref name="path"/> and renames it into place.
     /// I/O failures become one-line <see cref="InputException"/>s and leave no temp file behind.</summary>
-    public static void Write(string path, Action<TextWriter> write)
+    public static void Write(string path, Action<TextWriter> write) => WriteBytes(path, stream =>
+    {
+        using var w = new StreamWriter(stream, new UTF8Encoding(false), 1 << 16, leaveOpen: true);
+        write(w);
+    });
+
+    /// <summary>As <see cref="Write(string, Action{TextWriter})"/>, for binary content written to a stream.</summary>
+    public static void WriteBytes(string path, Action<Stream> write)
     {
         if (path.Length == 0) throw new InputException("cannot write: the output file name is empty");
         string full = Path.GetFullPath(path);
@@ -24,8 +31,7 @@ internal static class AtomicFile
         try
         {
             using (var stream = new FileStream(tmp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16))
-            using (var w = new StreamWriter(stream, new UTF8Encoding(false), 1 << 16))
-                write(w);
+                write(stream);
             File.Move(tmp, full, overwrite: true);
             moved = true;
         }

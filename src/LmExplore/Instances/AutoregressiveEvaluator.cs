@@ -5,7 +5,7 @@ namespace LmExplore.Evaluation;
 
 /// <summary>
 /// Exact evaluation of an <see cref="AutoregressiveInstance"/> by dynamic programming over (h, s) — cost
-/// O(H·S·V), for V^H far beyond enumeration (SPEC §3.3, §4 chain). Rewards are additive over tokens,
+/// O(H·S·V), for V^H far beyond enumeration (docs/FRAMEWORK.md, the chain family). Rewards are additive over tokens,
 /// so the soft values are, in units of β (L = V/β, log space throughout):
 /// <code>
 /// L_H(s) = 0,   L_{h−1}(s) = log Σ_a π_ref(a|s)·exp(r(s,a)/β + L_h(T(s,a)))
@@ -186,10 +186,21 @@ public static class AutoregressiveEvaluator
     }
 
     /// <summary>All summary numbers (what <c>instance inspect</c> prints for an autoregressive instance).</summary>
-    public static AutoregressiveSummary Summarize(AutoregressiveInstance inst) => new(
-        Dimension: inst.Dimension, Prompts: inst.Prompts.Count, Vocab: inst.Vocab, Horizon: inst.Horizon, States: inst.States,
-        Beta: inst.Beta, RMax: RMax(inst), JOpt: OptimalValue(inst), JRef: ReferenceValue(inst),
-        CCov: CoverageOfOptimal(inst), CCond: ConditionalCoverageOfOptimal(inst), AverageCoverage: AverageCoverageOfOptimal(inst));
+    /// <remarks>J_ref ≤ J_opt ≤ max reward and 1 ≤ average coverage ≤ C_cov hold exactly (Jensen, Cauchy–Schwarz);
+    /// β·L_0 carries a rounding of about β·H·1e-16, which at β = 10³ with tiny rewards can exceed the true gap
+    /// J_opt − J_ref, so the printed values are clamped to the bounds they provably obey.</remarks>
+    public static AutoregressiveSummary Summarize(AutoregressiveInstance inst)
+    {
+        var (_, maxReward) = RewardRange(inst);
+        double jRef = ReferenceValue(inst);
+        double jOpt = Math.Clamp(OptimalValue(inst), Math.Min(jRef, maxReward), maxReward);
+        jRef = Math.Min(jRef, jOpt);
+        double cCov = Math.Max(1, CoverageOfOptimal(inst));
+        return new(
+            Dimension: inst.Dimension, Prompts: inst.Prompts.Count, Vocab: inst.Vocab, Horizon: inst.Horizon, States: inst.States,
+            Beta: inst.Beta, RMax: RMax(inst), JOpt: jOpt, JRef: jRef,
+            CCov: cCov, CCond: Math.Max(1, ConditionalCoverageOfOptimal(inst)), AverageCoverage: Math.Clamp(AverageCoverageOfOptimal(inst), 1, cCov));
+    }
 }
 
 /// <summary>Summary numbers of an autoregressive instance.</summary>

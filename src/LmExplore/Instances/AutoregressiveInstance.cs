@@ -6,7 +6,7 @@ namespace LmExplore.Instances;
 public readonly record struct AutoregressivePrompt(double Weight, int InitialState);
 
 /// <summary>
-/// An autoregressive instance with a finite Markov state (SPEC §4, <c>chain</c> and
+/// An autoregressive instance with a finite Markov state (docs/FORMATS.md, <c>chain</c> and
 /// <c>lmexplore.autoregressive/v1</c>): tokens a ∈ [0, V), horizon H, states S, transition
 /// s' = T(s,a), reference next-token law π_ref(a|s), token features ψ(s,a) ∈ R^d and
 /// reward r*(x, a_{1:H}) = Σ_h ⟨θ*, ψ(s_{h−1}, a_h)⟩. All arrays are flat and row-major.

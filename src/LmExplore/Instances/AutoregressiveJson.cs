@@ -7,7 +7,7 @@ using LmExplore.Experiments;
 namespace LmExplore.Instances;
 
 /// <summary>
-/// Reads and writes the <c>lmexplore.autoregressive/v1</c> format (SPEC §4):
+/// Reads and writes the <c>lmexplore.autoregressive/v1</c> format (docs/FORMATS.md):
 /// <code>
 /// { "format": "lmexplore.autoregressive/v1", "name": "optional", "beta": 0.1, "horizon": 8, "vocab": 2,
 ///   "states": 3, "featureDim": 2, "theta": [1.0, 0.0], "noise": { "kind": "none" },
@@ -47,6 +47,7 @@ public static class AutoregressiveJson
         if ((long)states * vocab * d > Array.MaxLength) throw input.Fail(R, $"states × vocab × featureDim = {(long)states * vocab * d} is too large");
         var theta = new double[d];
         input.Numbers(input.Required(top, R, "theta"), "$.theta", theta, "featureDim");
+        InstanceJson.CheckMagnitudes(input, theta, "$.theta");
         var noise = InstanceJson.ReadNoise(input, top);
 
         // Prompts.
@@ -132,6 +133,15 @@ public static class AutoregressiveJson
 
     private static void CheckRewards(JsonInput input, AutoregressiveInstance inst)
     {
+        int tooLarge = InstanceLimits.FirstTooLarge(inst.TokenFeatures);
+        if (tooLarge >= 0)
+            throw input.Fail($"$.tokenFeatures[{tooLarge / inst.Dimension / inst.Vocab}][{tooLarge / inst.Dimension % inst.Vocab}][{tooLarge % inst.Dimension}]",
+                InstanceLimits.MagnitudeProblem(inst.TokenFeatures[tooLarge]));
+        // A sequence reward sums H token rewards: the limit applies to H times the token scale.
+        int bad = InstanceLimits.FirstRewardTooLarge(inst.TokenFeatures, inst.Theta, inst.Beta / inst.Horizon, out double scale);
+        if (bad >= 0)
+            throw input.Fail($"$.tokenFeatures[{bad / inst.Vocab}][{bad % inst.Vocab}]",
+                $"horizon × {InstanceLimits.RewardProblem(scale, inst.Beta)}");
         var r = inst.TokenRewards;
         for (int i = 0; i < r.Length; i++)
         {

@@ -5,7 +5,7 @@ using LmExplore.Numerics;
 namespace LmExplore.Instances;
 
 /// <summary>
-/// The <c>chain</c> family (SPEC §4, claim 4): a random autoregressive instance with a finite Markov state.
+/// The <c>chain</c> family (docs/FRAMEWORK.md, claim 4): a random autoregressive instance with a finite Markov state.
 /// Tokens a ∈ [0, V), horizon H, states S; transitions T(s,a) uniform at random; π_ref(·|s) Zipf-like
 /// (p_k ∝ 1/k^zipf, random order per state); token features ψ(s,a) random directions of norm <c>psi</c>;
 /// θ* uniform on the sphere of radius B. The reward is r* = Σ_h ⟨θ*, ψ(s_{h−1}, a_h)⟩, so per-token log
@@ -26,17 +26,18 @@ public static class ChainFamily
         int horizon = p.Integer("horizon", 8, 1, 1_000_000);
         int states = p.Integer("states", 3, 1, 1_000_000);
         int d = p.Integer("d", 2, 1, 10_000);
-        double psi = p.Real("psi", 0.3, 0);
-        double b = p.Real("B", 1.0, 0);
-        double beta = p.Real("beta", 0.2, 0, double.PositiveInfinity, minExclusive: true);
+        double psi = p.Real("psi", 0.3, 0, InstanceLimits.MaxMagnitude);
+        double b = p.Real("B", 1.0, 0, InstanceLimits.MaxMagnitude);
+        double beta = p.Beta(0.2);
         double zipf = p.Real("zipf", 1.0, 0, 100);
         int promptCount = p.Integer("prompts", 1, 1, 1_000_000);
         var noise = p.Noise();
         seed = p.Seed(seed);
         if ((double)states * vocab * d > 2.5e8)
             throw new InputException($"chain: states × vocab × d = {(double)states * vocab * d:G3} numbers is too large (max 2.5e8)");
-        if (!double.IsFinite(horizon * psi * b / beta))
-            throw new InputException("chain: horizon·psi·B/beta overflows a double");
+        // Token features have norm ≤ psi and ‖θ‖ = B: a sequence reward is at most horizon·psi·B.
+        if (!((double)horizon * psi * b / beta <= InstanceLimits.MaxRewardOverBeta))
+            throw new InputException($"chain: horizon·psi·B/beta = {FamilyParameters.Fmt((double)horizon * psi * b / beta)} exceeds {FamilyParameters.Fmt(InstanceLimits.MaxRewardOverBeta)}: r/beta this large leaves no precision for log pi_ref");
 
         var root = new Rng(seed).Split("chain");
         var theta = new double[d];

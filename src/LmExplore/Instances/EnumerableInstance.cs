@@ -24,6 +24,7 @@ public sealed class EnumerablePrompt
         for (int y = 0; y < Rewards.Length; y++)
             Rewards[y] = System.Numerics.Tensors.TensorPrimitives.Dot(FeatureRow(y), theta);
         RefSampler = new AliasTable(logRefProbs);
+        LogRefMass = LogMath.LogSumExp(logRefProbs);
     }
 
     /// <summary>ρ(x).</summary>
@@ -34,6 +35,9 @@ public sealed class EnumerablePrompt
     public int Dimension { get; }
     /// <summary>log π_ref(y|x) for every y.</summary>
     public double[] LogRefProbs { get; }
+    /// <summary>log Σ_y π_ref(y|x): 0 up to the input tolerance (files may sum to 1 ± 1e-9). The sampler draws
+    /// ∝ π_ref, so exact evaluation divides by this mass to describe what is actually sampled.</summary>
+    public double LogRefMass { get; }
     /// <summary>r*(x,y) = ⟨θ*, φ(x,y)⟩ for every y (hidden from learners; used by oracles and evaluation).</summary>
     public double[] Rewards { get; }
     /// <summary>Optional response texts (null entries allowed).</summary>

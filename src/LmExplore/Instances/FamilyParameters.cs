@@ -48,6 +48,9 @@ public sealed class FamilyParameters
         return v;
     }
 
+    /// <summary>The <c>beta</c> parameter, in [<see cref="InstanceLimits.MinBeta"/>, <see cref="InstanceLimits.MaxBeta"/>].</summary>
+    public double Beta(double fallback) => Real("beta", fallback, InstanceLimits.MinBeta, InstanceLimits.MaxBeta);
+
     /// <summary>An integer in [<paramref name="min"/>, <paramref name="max"/>]; "2e3" is accepted when it is integral.</summary>
     public int Integer(string name, int fallback, int min, int max = int.MaxValue)
     {

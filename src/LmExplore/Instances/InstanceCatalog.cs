@@ -2,7 +2,7 @@ using LmExplore.Experiments;
 
 namespace LmExplore.Instances;
 
-/// <summary>Resolves an instance argument — a family name with parameters, or a JSON file — to an instance.</summary>
+/// <summary>Resolves an instance argument — a family name with parameters, or an instance file (.json, .npz) — to an instance.</summary>
 public static class InstanceCatalog
 {
     /// <summary>Built-in family names.</summary>
@@ -70,7 +70,8 @@ public static class InstanceCatalog
 
     private static LoadedInstance Load(string path, IReadOnlyDictionary<string, string> parameters, bool normalize)
     {
-        if (!File.Exists(path) && !Directory.Exists(path) && !path.EndsWith(".json", StringComparison.OrdinalIgnoreCase))
+        if (!File.Exists(path) && !Directory.Exists(path) && !path.EndsWith(".json", StringComparison.OrdinalIgnoreCase)
+            && !path.EndsWith(NpzInstance.Extension, StringComparison.OrdinalIgnoreCase))
             throw new InputException($"'{path}' is neither an instance family ({string.Join(", ", Families)}) nor an existing file");
         if (parameters.Count > 0)
             throw new InputException($"{path}: parameters ({string.Join(", ", parameters.Keys)}) only apply to instance families, not to instance files");

@@ -35,14 +35,21 @@ public static class InstanceFile
     public static IReadOnlyList<string> SupportedFormats { get; } = [InstanceJson.Format, AutoregressiveJson.Format];
 
     /// <summary>
-    /// Loads <paramref name="path"/> as either format. <paramref name="normalize"/> rescales weights and
+    /// Loads <paramref name="path"/> as either format, or as a numpy <c>.npz</c> instance (by extension; see
+    /// <see cref="NpzInstance"/>). <paramref name="normalize"/> rescales weights and
     /// probabilities that do not sum to 1 (instead of rejecting the file). Every problem — missing file,
     /// bad JSON, unknown format, invalid content — is a one-line <see cref="InputException"/> naming the
     /// file and the JSON path.
     /// </summary>
     public static LoadedInstance Load(string path, bool normalize = false)
     {
-        var (input, doc) = JsonInput.Open(path);
+        if (path.EndsWith(NpzInstance.Extension, StringComparison.OrdinalIgnoreCase))
+            return new LoadedInstance(NpzInstance.Read(path, normalize));
+        // Canonical lmexplore.instance/v1 files take the streaming reader; anything else (other formats, unusual
+        // layout, any error) the strict document reader, which also words every error.
+        if (InstanceJsonFast.TryReadFile(JsonInput.Named(path), path, normalize, Path.GetFileName(path)) is { } fast) return new LoadedInstance(fast);
+        var (input, bytes) = JsonInput.ReadFile(path);
+        var doc = input.Parse(bytes);
         using (doc)
         {
             var root = doc.RootElement;
@@ -61,9 +68,14 @@ public static class InstanceFile
     }
 
     /// <summary>Writes either kind atomically in its own format (<c>lmexplore.instance/v1</c> or
-    /// <c>lmexplore.autoregressive/v1</c>); returns the format written.</summary>
+    /// <c>lmexplore.autoregressive/v1</c>), or as <c>.npz</c> when the path ends so; returns the format written.</summary>
     public static string Write(LoadedInstance instance, string path)
     {
+        if (path.EndsWith(NpzInstance.Extension, StringComparison.OrdinalIgnoreCase))
+        {
+            NpzInstance.Write(instance.Enumerable ?? throw new InputException($"{path}: .npz holds enumerable instances only; write an autoregressive instance as .json"), path);
+            return "npz";
+        }
         if (instance.Enumerable is { } e) { InstanceJson.Write(e, path); return InstanceJson.Format; }
         AutoregressiveJson.Write(instance.Autoregressive!, path);
         return AutoregressiveJson.Format;

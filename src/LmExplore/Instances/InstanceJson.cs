@@ -7,7 +7,7 @@ using LmExplore.Experiments;
 namespace LmExplore.Instances;
 
 /// <summary>
-/// Reads and writes the <c>lmexplore.instance/v1</c> format (SPEC §4):
+/// Reads and writes the <c>lmexplore.instance/v1</c> format (docs/FORMATS.md):
 /// <code>
 /// { "format": "lmexplore.instance/v1", "name": "optional", "beta": 0.1, "featureDim": 3, "theta": [..],
 ///   "noise": { "kind": "gaussian", "sigma": 0.1 },
@@ -23,7 +23,7 @@ public static class InstanceJson
     /// <summary>The format tag of this format.</summary>
     public const string Format = "lmexplore.instance/v1";
 
-    /// <summary>Tolerance on Σ weights and Σ refProbs per prompt (SPEC §4).</summary>
+    /// <summary>Tolerance on Σ weights and Σ refProbs per prompt (docs/FORMATS.md).</summary>
     public const double SumTolerance = 1e-9;
 
     private static readonly string[] TopKeys = ["format", "name", "beta", "featureDim", "theta", "noise", "prompts"];
@@ -34,8 +34,10 @@ public static class InstanceJson
     /// refProbs that do not sum to 1 instead of rejecting them. Throws <see cref="InputException"/>.</summary>
     public static EnumerableInstance Read(string path, bool normalize = false)
     {
-        var (input, doc) = JsonInput.Open(path);
-        using (doc) return Read(input, doc.RootElement, normalize, Path.GetFileName(path));
+        if (InstanceJsonFast.TryReadFile(JsonInput.Named(path), path, normalize, Path.GetFileName(path)) is { } fast) return fast;
+        var (input, bytes) = JsonInput.ReadFile(path);
+        using var doc = input.Parse(bytes);
+        return Read(input, doc.RootElement, normalize, Path.GetFileName(path));
     }
 
     internal static EnumerableInstance Read(JsonInput input, JsonElement root, bool normalize, string fallbackName)
@@ -47,6 +49,7 @@ public static class InstanceJson
         int d = input.Integer(input.Required(top, R, "featureDim"), "$.featureDim", 1, 1_000_000);
         var theta = new double[d];
         input.Numbers(input.Required(top, R, "theta"), "$.theta", theta, "featureDim");
+        CheckMagnitudes(input, theta, "$.theta");
         var noise = ReadNoise(input, top);
 
         var promptsEl = input.Required(top, R, "prompts");
@@ -76,7 +79,7 @@ public static class InstanceJson
         {
             var t = texts[x];
             prompts[x] = new EnumerablePrompt(weights[x], logProbs[x], features[x], d, theta, t.Any(s => s is not null) ? t : null);
-            CheckRewards(input, prompts[x], JsonInput.Index("$.prompts", x), beta, noise);
+            CheckRewards(input, prompts[x], JsonInput.Index("$.prompts", x), beta, noise, theta);
         }
         return new EnumerableInstance(name, beta, theta, noise, prompts);
     }
@@ -97,7 +100,7 @@ public static class InstanceJson
     {
         var el = input.Required(top, "$", "beta");
         double beta = input.Number(el, "$.beta");
-        if (!(beta > 0)) throw input.Fail("$.beta", $"must be > 0 (got {JsonInput.Show(el)})");
+        if (InstanceLimits.BetaProblem(beta) is string problem) throw input.Fail("$.beta", problem);
         return beta;
     }
 
@@ -133,7 +136,6 @@ public static class InstanceJson
         logProbs = new double[n];
         features = new double[n * d];
         texts = new string?[n];
-        // Σ refProb accumulated in log space so that logRefProb entries far below double range count correctly.
         int y = 0;
         foreach (var r in el.EnumerateArray())
         {
@@ -165,6 +167,7 @@ public static class InstanceJson
                     if (hasFeatures) throw Dup(input, path, y, "features");
                     hasFeatures = true;
                     input.Numbers(prop.Value, JsonInput.Index(path, y) + ".features", features.AsSpan(y * d, d), "featureDim");
+                    CheckMagnitudes(input, features.AsSpan(y * d, d), JsonInput.Index(path, y) + ".features");
                 }
                 else if (prop.NameEquals("text"))
                 {
@@ -178,6 +181,14 @@ public static class InstanceJson
             if (!hasFeatures) throw input.Fail(JsonInput.Index(path, y) + ".features", "missing (required field)");
             y++;
         }
+        CheckOrNormalizeLogSum(input, logProbs, path, normalize);
+    }
+
+    /// <summary>Σ refProb = 1 within <see cref="SumTolerance"/>, checked in log space so that logRefProb entries far below
+    /// double range count correctly; rescales instead when <paramref name="normalize"/>.</summary>
+    internal static void CheckOrNormalizeLogSum(JsonInput input, double[] logProbs, string path, bool normalize)
+    {
+        int n = logProbs.Length;
         double logSum = Numerics.LogMath.LogSumExp(logProbs);
         if (Math.Abs(PreciseMath.ExpM1(logSum)) > SumTolerance)
         {
@@ -206,13 +217,20 @@ public static class InstanceJson
             for (int i = 0; i < values.Length; i++) values[i] /= sum;
     }
 
-    private static void CheckRewards(JsonInput input, EnumerablePrompt p, string path, double beta, NoiseModel noise)
+    /// <summary>Refuses entries beyond <see cref="InstanceLimits.MaxMagnitude"/>, naming the first one.</summary>
+    internal static void CheckMagnitudes(JsonInput input, ReadOnlySpan<double> values, string path)
     {
+        int i = InstanceLimits.FirstTooLarge(values);
+        if (i >= 0) throw input.Fail(JsonInput.Index(path, i), InstanceLimits.MagnitudeProblem(values[i]));
+    }
+
+    internal static void CheckRewards(JsonInput input, EnumerablePrompt p, string path, double beta, NoiseModel noise, double[] theta)
+    {
+        int bad = InstanceLimits.FirstRewardTooLarge(p.FeatureMatrix, theta, beta, out double scale);
+        if (bad >= 0) throw input.Fail(JsonInput.Index(path + ".responses", bad) + ".features", InstanceLimits.RewardProblem(scale, beta));
         var r = p.Rewards;
         for (int y = 0; y < r.Length; y++)
         {
-            if (!double.IsFinite(r[y]) || !double.IsFinite(r[y] / beta))
-                throw input.Fail(JsonInput.Index(path + ".responses", y) + ".features", $"reward ⟨theta, features⟩ = {JsonInput.Fmt(r[y])} is too large for beta = {JsonInput.Fmt(beta)}");
             if (noise.Kind == NoiseKind.Bernoulli && (r[y] < 0 || r[y] > 1))
                 throw input.Fail(JsonInput.Index(path + ".responses", y) + ".features", $"noise kind 'bernoulli' needs rewards in [0,1] (reward ⟨theta, features⟩ = {JsonInput.Fmt(r[y])})");
         }

@@ -25,18 +25,26 @@ internal sealed class JsonInput
     /// <summary>Reads and parses <paramref name="path"/>; file-system and syntax errors become one-line messages.</summary>
     public static (JsonInput Input, JsonDocument Document) Open(string path)
     {
+        var (input, bytes) = ReadFile(path);
+        return (input, input.Parse(bytes));
+    }
+
+    /// <summary>An input for messages about <paramref name="path"/> (nothing is read).</summary>
+    public static JsonInput Named(string path) => new(path);
+
+    /// <summary>Reads the bytes of <paramref name="path"/> (not yet parsed); file-system errors become one-line messages.</summary>
+    public static (JsonInput Input, byte[] Bytes) ReadFile(string path)
+    {
         var input = new JsonInput(path);
-        byte[] bytes;
         try
         {
             if (Directory.Exists(path)) throw new InputException($"{path}: is a directory, not an instance file");
-            bytes = System.IO.File.ReadAllBytes(path);
+            return (input, System.IO.File.ReadAllBytes(path));
         }
         catch (FileNotFoundException) { throw new InputException($"{path}: file not found"); }
         catch (DirectoryNotFoundException) { throw new InputException($"{path}: file not found (no such directory)"); }
         catch (UnauthorizedAccessException) { throw new InputException($"{path}: cannot read file (permission denied)"); }
         catch (IOException e) { throw new InputException($"{path}: cannot read file ({OneLine(e.Message)})"); }
-        return (input, input.Parse(bytes));
     }
 
     /// <summary>Parses JSON bytes (a UTF-8 BOM is skipped).</summary>

@@ -4,7 +4,7 @@ using LmExplore.Numerics;
 namespace LmExplore.Instances;
 
 /// <summary>
-/// The <c>linear</c> family (SPEC §4): a random linear softmax instance. |X| prompts with uniform weights,
+/// The <c>linear</c> family (docs/FORMATS.md): a random linear softmax instance. |X| prompts with uniform weights,
 /// N responses each, π_ref Zipf-like (p_k ∝ 1/k^zipf — the heavy tail of a language model — assigned to
 /// responses in random order), features uniform on the unit sphere in R^d, θ* uniform on the sphere of
 /// radius B. Rewards therefore lie in [−B, B].
@@ -25,14 +25,17 @@ public static class LinearFamily
         int n = p.Integer("responses", 200, 1, int.MaxValue);
         int d = p.Integer("d", 8, 1, 100_000);
         double zipf = p.Real("zipf", 1.1, 0, 100);
-        double b = p.Real("B", 1.0, 0);
-        double beta = p.Real("beta", 0.1, 0, double.PositiveInfinity, minExclusive: true);
+        double b = p.Real("B", 1.0, 0, InstanceLimits.MaxMagnitude);
+        double beta = p.Beta(0.1);
         var noise = p.Noise();
         seed = p.Seed(seed);
         if ((long)n * d > Array.MaxLength)
             throw new InputException($"linear: responses × d = {(long)n * d} features per prompt is too large (max {Array.MaxLength})");
         if ((double)promptCount * n * d > MaxTotalFeatures)
             throw new InputException($"linear: prompts × responses × d = {(double)promptCount * n * d:G3} numbers is too large (max {MaxTotalFeatures:G3}, about 2 GB)");
+        // Unit features: Σ|θ_i φ_i| ≤ ‖θ*‖‖φ‖ = B, so B/β bounds every reward scale.
+        if (!(b / beta <= InstanceLimits.MaxRewardOverBeta))
+            throw new InputException($"linear: B/beta = {FamilyParameters.Fmt(b / beta)} exceeds {FamilyParameters.Fmt(InstanceLimits.MaxRewardOverBeta)} (B={FamilyParameters.Fmt(b)}, beta={FamilyParameters.Fmt(beta)}): r/beta this large leaves no precision for log pi_ref");
         if (noise.Kind == NoiseKind.Bernoulli && b > 0)
             throw new InputException($"linear: noise=bernoulli needs rewards in [0,1], but linear rewards span [−B, B] with B={FamilyParameters.Fmt(b)}");
 

@@ -4,7 +4,7 @@ using LmExplore.Numerics;
 namespace LmExplore.Instances;
 
 /// <summary>
-/// The <c>needle</c> family (SPEC §4, claim 1): in every prompt one "needle" response has feature u and
+/// The <c>needle</c> family (docs/FRAMEWORK.md, claim 1): in every prompt one "needle" response has feature u and
 /// reference mass q; every other response has a feature orthogonal to u (norm <c>distractor</c>); θ* = R·u.
 /// So r*(needle) = R and every other reward is exactly 0, and
 /// C_cov(π*) = e^{R/β} / (1 − q + q·e^{R/β}) holds exactly; given a target C this inverts to
@@ -34,7 +34,7 @@ public static class NeedleFamily
         if (p.Has("ccov") && p.Has("q"))
             throw new InputException("needle: give either 'ccov' or 'q', not both");
         double r = p.Real("R", 1.0, 0, double.PositiveInfinity, minExclusive: true);
-        double beta = p.Real("beta", 0.1, 0, double.PositiveInfinity, minExclusive: true);
+        double beta = p.Beta(0.1);
         int d = p.Integer("d", 4, 1, 100_000);
         int promptCount = p.Integer("prompts", 8, 1, 1_000_000);
         int n = p.Integer("responses", 2000, 2, int.MaxValue);
@@ -51,8 +51,9 @@ public static class NeedleFamily
             throw new InputException("needle: d=1 leaves no direction orthogonal to u for the distractors; use d ≥ 2 or distractor=0");
         if (noise.Kind == NoiseKind.Bernoulli && r > 1)
             throw new InputException($"needle: noise=bernoulli needs rewards in [0,1], but R={FamilyParameters.Fmt(r)}");
-        if (double.IsInfinity(r / beta))
-            throw new InputException($"needle: R/beta overflows (R={FamilyParameters.Fmt(r)}, beta={FamilyParameters.Fmt(beta)})");
+        // r* ∈ {0, R} with unit needle feature: R/β is the reward scale.
+        if (!(r / beta <= InstanceLimits.MaxRewardOverBeta))
+            throw new InputException($"needle: R/beta = {FamilyParameters.Fmt(r / beta)} exceeds {FamilyParameters.Fmt(InstanceLimits.MaxRewardOverBeta)} (R={FamilyParameters.Fmt(r)}, beta={FamilyParameters.Fmt(beta)}): r/beta this large leaves no precision for log pi_ref");
 
         // log q and log(1 − q), both without forming e^{R/β} (a = R/β may be 10^4 or more).
         double a = r / beta;

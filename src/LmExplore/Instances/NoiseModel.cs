@@ -1,6 +1,6 @@
 namespace LmExplore.Instances;
 
-/// <summary>Kinds of reward noise (SPEC §1).</summary>
+/// <summary>Kinds of reward noise (docs/FRAMEWORK.md).</summary>
 public enum NoiseKind
 {
     /// <summary>query(x,y) = r*(x,y).</summary>

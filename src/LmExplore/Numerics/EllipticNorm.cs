@@ -3,7 +3,7 @@ using System.Numerics.Tensors;
 namespace LmExplore.Numerics;
 
 /// <summary>
-/// The elliptic norm ‖v‖_{Σ⁻¹} = sqrt(vᵀ Σ⁻¹ v) with Σ = λI + Σ_i v_i v_iᵀ (SPEC §2).
+/// The elliptic norm ‖v‖_{Σ⁻¹} = sqrt(vᵀ Σ⁻¹ v) with Σ = λI + Σ_i v_i v_iᵀ (docs/ALGORITHMS.md).
 /// Σ⁻¹ is kept by Sherman–Morrison rank-one updates, O(d²) each; every
 /// <see cref="RefactorEvery"/> updates it is recomputed from Σ by Cholesky so that rounding drift
 /// cannot accumulate.

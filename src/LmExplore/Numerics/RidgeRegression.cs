@@ -3,7 +3,7 @@ using System.Numerics.Tensors;
 namespace LmExplore.Numerics;
 
 /// <summary>
-/// Ridge least squares on relative features (SPEC §2):
+/// Ridge least squares on relative features (docs/ALGORITHMS.md):
 /// θ = argmin Σ_i (⟨θ, v_i⟩ − Δr_i)² + λ‖θ‖², with v_i = φ(x,y1) − φ(x,y2) and Δr_i = r1 − r2.
 /// The Gram matrix G = Σ v vᵀ and b = Σ Δr·v are kept incrementally; a solve is one d×d Cholesky.
 /// </summary>

@@ -91,6 +91,8 @@ public class CliContractTests
         Assert.Equal(0, r.ExitCode);
         Assert.Contains("suboptimality", r.Stdout);
         Assert.Contains("T_comp", r.Stdout);
+        foreach (var key in new[] { "suboptimality_ci", "suboptimality_target", "expected_reward_out", "epsilon", "reached_epsilon" })
+            Assert.Contains(key, r.Stdout);
         Assert.ThrowsAny<JsonException>(() => JsonDocument.Parse(r.Stdout));
     }
 

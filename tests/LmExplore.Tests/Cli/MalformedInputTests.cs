@@ -25,7 +25,7 @@ public class MalformedInputTests
           "tokenFeatures": [[[1, 0], [0, 1]], [[1, 0], [0, 1]], [[0, 0], [0, 0]]] }
         """;
 
-    /// <summary>(name, file content): each breaks exactly one rule of SPEC §4.</summary>
+    /// <summary>(name, file content): each breaks exactly one rule of docs/FORMATS.md.</summary>
     public static TheoryData<string, string> Cases()
     {
         string Replace(string from, string to)

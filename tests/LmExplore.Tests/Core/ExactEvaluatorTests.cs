@@ -9,7 +9,7 @@ using LmExplore.Policies;
 
 namespace LmExplore.Tests.Core;
 
-/// <summary>Exact identities of SPEC §1 on random instances, and agreement with an independent evaluator.</summary>
+/// <summary>Exact identities of docs/FRAMEWORK.md on random instances, and agreement with an independent evaluator.</summary>
 public class ExactEvaluatorTests
 {
     public static TheoryData<ulong, RefShape, double, double> IdentityCases => new()
@@ -278,7 +278,7 @@ public class ExactEvaluatorTests
         return new EnumerableInstance(inst.Name, inst.Beta, inst.Theta, inst.Noise, prompts);
     }
 
-    /// <summary>Writes SPEC §4's lmexplore.instance/v1 format (round-trip doubles).</summary>
+    /// <summary>Writes docs/FORMATS.md's lmexplore.instance/v1 format (round-trip doubles).</summary>
     private static string ToInstanceJson(EnumerableInstance inst)
     {
         static string F(double v) => v.ToString("R", CultureInfo.InvariantCulture);

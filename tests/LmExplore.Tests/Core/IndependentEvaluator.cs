@@ -3,7 +3,7 @@ using LmExplore.Instances;
 namespace LmExplore.Tests.Core;
 
 /// <summary>
-/// A deliberately different implementation of SPEC §1's formulas, used as the reference for
+/// A deliberately different implementation of docs/FRAMEWORK.md's formulas, used as the reference for
 /// <see cref="LmExplore.Evaluation.ExactEvaluator"/>: rewards are recomputed from the raw features and θ* with a
 /// compensated dot product (not read from <see cref="EnumerablePrompt.Rewards"/>), log Z uses two passes
 /// (max shift, then Neumaier-compensated sum of exp), π* is materialized explicitly and every expectation is a

@@ -48,7 +48,7 @@ public static class TestInstances
         return new EnumerableInstance($"test-random-{seed}", beta, theta, NoiseModel.None, list);
     }
 
-    /// <summary>A needle instance (SPEC §4): per prompt one response with feature u and reference mass q, the rest
+    /// <summary>A needle instance (docs/FORMATS.md): per prompt one response with feature u and reference mass q, the rest
     /// zero features; θ* = R·u, so C_cov(π*) = e^{R/β}/(1 − q + q·e^{R/β}).</summary>
     public static EnumerableInstance Needle(ulong seed, int prompts, int responses, int d, double beta, double reward, double q)
     {

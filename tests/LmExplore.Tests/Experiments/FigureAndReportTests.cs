@@ -31,8 +31,9 @@ public class FigureTests
         Assert.Contains("B <data>", texts);
         Assert.Contains("C_cov (ratio)", texts);
         Assert.Contains("oracle calls (count)", texts);
-        Assert.Contains("10", texts);
-        Assert.Contains("1000", texts);
+        Assert.Contains("101", texts); // the x axis reaches 10^5: every decade as a power of ten
+        Assert.Contains("103", texts);
+        Assert.DoesNotContain("1000", texts);
         Assert.Contains("105", texts); // 10 with superscript 5
         Assert.Contains("108", texts);
         // Minor ticks: 8 per decade on both axes.
@@ -44,6 +45,101 @@ public class FigureTests
                 Assert.InRange(double.Parse(xy[0], CultureInfo.InvariantCulture), 0, 760);
                 Assert.InRange(double.Parse(xy[1], CultureInfo.InvariantCulture), 0, 460);
             }
+    }
+
+    /// <summary>Tick labels of one axis: x labels are centred under the axis, y labels end left of it.</summary>
+    private static List<XElement> TickLabels(XElement root, string anchor) =>
+        root.Descendants(Svg + "g").Single(g => (string?)g.Attribute("class") == "tick-labels")
+            .Elements(Svg + "text").Where(t => (string?)t.Attribute("text-anchor") == anchor).ToList();
+
+    [Theory]
+    [InlineData(10, 1e5)]      // never "10000" beside "10⁵"
+    [InlineData(1e-4, 0.5)]
+    [InlineData(1, 1000)]      // a short axis too: a figure never mixes plain and power labels across its axes
+    [InlineData(0.01, 10000)]
+    [InlineData(200, 900)]     // less than a decade: minor labels as m×10^k
+    public void LogAxis_TickLabels_AreAllPowersOfTen(double lo, double hi)
+    {
+        var plot = new LinePlot("n", "notation", new Axis("x"), new Axis("y"), [new Series("s", [lo, hi], [lo, hi])]);
+        var root = XDocument.Parse(SvgPlot.Render(plot)).Root!;
+        foreach (var anchor in new[] { "middle", "end" })
+        {
+            var labels = TickLabels(root, anchor);
+            Assert.True(labels.Count >= 2, $"axis {anchor}: {labels.Count} labels");
+            Assert.All(labels, l => Assert.NotNull(l.Element(Svg + "tspan")));
+            Assert.All(labels, l => Assert.Matches(@"^(\d×)?10[−]?\d+$", l.Value));
+        }
+    }
+
+    [Fact]
+    public void Markers_AreInsideThePlotArea_AndNotClipped_EvenAtTheEndsOfTheRange()
+    {
+        // Points exactly at the decade ends of both axes (where the frame used to cut markers in half).
+        var plot = new LinePlot("m", "markers", new Axis("x"), new Axis("y"),
+            [new Series("a", [10, 100, 1000], [1, 10, 100]), new Series("b", [10, 1000], [100, 1]),
+             new Series("c", [10, 1000], [1, 100]), new Series("d", [10, 1000], [100, 100])]);
+        var root = XDocument.Parse(SvgPlot.Render(plot)).Root!;
+        var frame = root.Elements(Svg + "rect").Single(r => (string?)r.Attribute("stroke") == "#333333");
+        double fx = D(frame, "x"), fy = D(frame, "y"), fw = D(frame, "width"), fh = D(frame, "height");
+        var markers = root.Descendants(Svg + "g").Single(g => (string?)g.Attribute("class") == "markers");
+        Assert.Null(markers.Attribute("clip-path"));
+        Assert.DoesNotContain(markers.Ancestors(), a => a.Attribute("clip-path") is not null);
+        var shapes = markers.Elements().ToList();
+        Assert.Equal(9, shapes.Count);
+        foreach (var m in shapes)
+        {
+            var (x0, y0, x1, y1) = Bounds(m);
+            Assert.True(x0 >= fx && x1 <= fx + fw && y0 >= fy && y1 <= fy + fh, $"marker {m} leaves the frame {fx},{fy},{fw},{fh}");
+        }
+    }
+
+    [Fact]
+    public void Bands_AreFaint_WithDashedEdgesInTheSeriesColour()
+    {
+        var plot = new LinePlot("b", "bands", new Axis("x"), new Axis("y"),
+            [new Series("a", [1, 10, 100], [2, 20, 200], [1, 10, 100], [4, 40, 400]), new Series("b", [1, 10, 100], [3, 30, 300], [2, 20, 200], [5, 50, 500])]);
+        var root = XDocument.Parse(SvgPlot.Render(plot)).Root!;
+        var bands = root.Descendants(Svg + "polygon").Where(p => (string?)p.Attribute("class") == "band").ToList();
+        Assert.Equal(2, bands.Count);
+        Assert.All(bands, b => Assert.True(D(b, "fill-opacity") <= 0.15));
+        var edges = root.Descendants(Svg + "path").Where(p => (string?)p.Attribute("class") == "band-edge").ToList();
+        Assert.Equal(4, edges.Count);
+        Assert.All(edges, e => Assert.NotNull(e.Attribute("stroke-dasharray")));
+        Assert.Equal(2, edges.Count(e => (string?)e.Attribute("stroke") == SvgPlot.Palette[0]));
+        Assert.Equal(2, edges.Count(e => (string?)e.Attribute("stroke") == SvgPlot.Palette[1]));
+    }
+
+    [Fact]
+    public void Legend_WidensForLongNames_AndTheFigureGrowsForManySeries()
+    {
+        var many = Enumerable.Range(0, 20).Select(i => new Series($"spanner (compFactor={i * 1000.5}, lambda=0.01)", [1, 10], [i + 1, i + 2])).ToList();
+        var root = XDocument.Parse(SvgPlot.Render(new LinePlot("l", "legend", new Axis("x"), new Axis("y"), many, BandNote: "line: median; band: 10–90 %"))).Root!;
+        double width = D(root, "width"), height = D(root, "height");
+        var legend = root.Descendants(Svg + "g").Single(g => (string?)g.Attribute("class") == "legend").Elements(Svg + "text").ToList();
+        Assert.Equal(22, legend.Count);
+        // ≈ 7 px per character at 12 px: every name ends inside the figure, every line sits above its bottom.
+        Assert.All(legend.Take(20), t => Assert.True(D(t, "x") + 7 * t.Value.Length <= width, $"'{t.Value}' is cut at width {width}"));
+        Assert.All(legend, t => Assert.True(D(t, "y") <= height - 4, $"'{t.Value}' is below the figure"));
+        var small = XDocument.Parse(SvgPlot.Render(new LinePlot("s", "s", new Axis("x"), new Axis("y"), [new Series("a", [1, 10], [1, 2])]))).Root!;
+        Assert.Equal(760, D(small, "width"));
+        Assert.Equal(460, D(small, "height"));
+    }
+
+    private static double D(XElement e, string attribute) => double.Parse((string)e.Attribute(attribute)!, CultureInfo.InvariantCulture);
+
+    private static (double X0, double Y0, double X1, double Y1) Bounds(XElement shape)
+    {
+        switch (shape.Name.LocalName)
+        {
+            case "circle":
+                double cx = D(shape, "cx"), cy = D(shape, "cy"), r = D(shape, "r");
+                return (cx - r, cy - r, cx + r, cy + r);
+            case "rect":
+                return (D(shape, "x"), D(shape, "y"), D(shape, "x") + D(shape, "width"), D(shape, "y") + D(shape, "height"));
+            default:
+                var pts = ((string)shape.Attribute("points")!).Split(' ').Select(p => p.Split(',').Select(v => double.Parse(v, CultureInfo.InvariantCulture)).ToArray()).ToList();
+                return (pts.Min(p => p[0]), pts.Min(p => p[1]), pts.Max(p => p[0]), pts.Max(p => p[1]));
+        }
     }
 
     [Fact]
@@ -62,7 +158,7 @@ public class FigureTests
             var texts = doc.Root!.Descendants(Svg + "text").Select(t => t.Value).ToList();
             Assert.Contains("0.2", texts);
             Assert.Contains("0.6", texts);
-            Assert.Contains("0.1", texts);
+            Assert.Contains("10−1", texts); // the log x axis: powers of ten, a true minus sign
             Assert.DoesNotContain(texts, t => t.Contains("0,"));
             Assert.DoesNotContain("NaN", svg);
         }
@@ -91,6 +187,24 @@ public class FigureTests
 
 public class ReproduceTests
 {
+    private static int CountOf(string text, string what)
+    {
+        int n = 0;
+        for (int i = text.IndexOf(what, StringComparison.Ordinal); i >= 0; i = text.IndexOf(what, i + 1, StringComparison.Ordinal)) n++;
+        return n;
+    }
+
+    [Theory]
+    [InlineData("1.13e+5", true)]
+    [InlineData("10755–12328", true)]
+    [InlineData("8/8", true)]
+    [InlineData("∞", true)]
+    [InlineData("–", true)]
+    [InlineData("passive", false)]
+    [InlineData("near 0 (reported)", false)]
+    [InlineData("", false)]
+    public void NumberLikeCells_AreRecognized(string cell, bool numeric) => Assert.Equal(numeric, ReportHtml.IsNumberLike(cell));
+
     [Fact]
     public void QuickReproduce_WithFakeRuns_WritesReportFiguresCsvAndMeasuredFindings()
     {
@@ -101,6 +215,11 @@ public class ReproduceTests
         var html = File.ReadAllText(outcome.ReportPath!);
         Assert.Contains("<svg", html);
         Assert.DoesNotContain("<script", html);
+        // Readable at 1000 px: every table scrolls in its own box; number cells never wrap.
+        Assert.Equal(CountOf(html, "<table"), CountOf(html, "<div class=\"scroll\"><table"));
+        Assert.Contains("td.num { white-space: nowrap;", html);
+        Assert.Contains("<td class=\"num\">", html);
+        Assert.DoesNotContain("<td>1", html); // a cell starting with a digit is a number cell
         foreach (var e in ExperimentRegistry.All)
         {
             Assert.Contains(e.Claim.Split(' ')[0], html);

@@ -74,8 +74,12 @@ public sealed class InstanceJsonTests : IDisposable
         { "theta-length", Good.Replace("[1.0, 0.0, -0.5]", "[1.0, 0.0, -0.5, 2]"), "$.theta: has 4 numbers, but featureDim is 3" },
         { "featuredim-zero", Good.Replace("\"featureDim\": 3", "\"featureDim\": 0"), "$.featureDim: must be in [1, 1000000] (got 0)" },
         { "featuredim-fraction", Good.Replace("\"featureDim\": 3", "\"featureDim\": 2.5"), "$.featureDim: must be an integer (got 2.5)" },
-        { "beta-zero", Good.Replace("\"beta\": 0.1", "\"beta\": 0"), "$.beta: must be > 0 (got 0)" },
-        { "beta-negative", Good.Replace("\"beta\": 0.1", "\"beta\": -1"), "$.beta: must be > 0 (got -1)" },
+        { "beta-zero", Good.Replace("\"beta\": 0.1", "\"beta\": 0"), "$.beta: must be in [0.0001, 1000] (got 0)" },
+        { "beta-negative", Good.Replace("\"beta\": 0.1", "\"beta\": -1"), "$.beta: must be in [0.0001, 1000] (got -1)" },
+        { "beta-huge", Good.Replace("\"beta\": 0.1", "\"beta\": 1e300"), "$.beta: must be in [0.0001, 1000] (got 1E+300)" },
+        { "beta-tiny", Good.Replace("\"beta\": 0.1", "\"beta\": 1e-300"), "$.beta: must be in [0.0001, 1000] (got 1E-300)" },
+        { "theta-huge", Good.Replace("[1.0, 0.0, -0.5]", "[1.0, 0.0, 1e150]"), "$.theta[2]: must be finite with |value| ≤ 1000000000000 (got 1E+150)" },
+        { "features-huge", Good.Replace("[0.3, 0.2, 0.1]", "[0.3, 1e300, 0.1]"), "$.prompts[1].responses[0].features[1]: must be finite with |value| ≤ 1000000000000 (got 1E+300)" },
         { "beta-overflow", Good.Replace("\"beta\": 0.1", "\"beta\": 2e308"), "$.beta: number out of range of a double (got 2e308)" },
         { "format-v9", Good.Replace("instance/v1", "instance/v9"), "$.format: unsupported format 'lmexplore.instance/v9' (supported: lmexplore.instance/v1, lmexplore.autoregressive/v1)" },
         { "format-type", Good.Replace("\"lmexplore.instance/v1\"", "1"), "$.format: must be a string (got a number)" },
@@ -93,7 +97,7 @@ public sealed class InstanceJsonTests : IDisposable
         { "response-not-object", Good.Replace("{ \"refProb\": 1.0, \"features\": [0.3, 0.2, 0.1] }", "[1]"), "$.prompts[1].responses[0]: must be an object (got an array)" },
         { "null-number", Good.Replace("\"refProb\": 0.3", "\"refProb\": null"), "$.prompts[0].responses[1].refProb: must be a number (got null)" },
         { "trailing-comma", Good.Replace("[1.0, 0.0, -0.5]", "[1.0, 0.0, -0.5,]"), "$.theta" },
-        { "reward-overflow", Good.Replace("[1.0, 0.0, -0.5]", "[1e300, 0.0, -0.5]").Replace("\"beta\": 0.1", "\"beta\": 1e-100"), "is too large for beta" },
+        { "reward-overflow", Good.Replace("[1.0, 0.0, -0.5]", "[1e11, 0.0, -0.5]").Replace("\"beta\": 0.1", "\"beta\": 1e-3"), "exceeds 100000000 (beta = 0.001)" },
     };
 
     [Theory]

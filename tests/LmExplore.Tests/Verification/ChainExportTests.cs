@@ -3,7 +3,7 @@ using LmExplore.Tests.Cli;
 namespace LmExplore.Tests.Verification;
 
 /// <summary>
-/// Acceptance-check regression: SPEC §4 says every family can be exported and re-imported; <c>instance export</c>
+/// Acceptance-check regression: docs/FORMATS.md says every family can be exported and re-imported; <c>instance export</c>
 /// refused the chain family ("enumerable instances only") although the autoregressive writer exists.
 /// </summary>
 public class ChainExportTests

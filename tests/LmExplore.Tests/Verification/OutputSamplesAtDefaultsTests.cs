@@ -11,7 +11,8 @@ namespace LmExplore.Tests.Verification;
 /// headline is computed from — their mean true reward with <c>expected_reward_out</c> within 4 standard errors, and
 /// the share of draws on the needle (the best response) with the law's needle mass.
 /// The default suite draws as many responses as ≈ 10⁷ oracle calls pay for (the output costs 10⁴–10⁵ calls a draw);
-/// the slow variant (LMEXPLORE_SLOW=1) draws 20 000.
+/// the slow variant (LMEXPLORE_SLOW=1) draws 20 000 (measured: 15–30 s a case, but ≈ 5 min for SpannerSampling at
+/// 600·C_cov, whose output costs ≈ 1.6·10⁵ calls a draw — its coverage estimate M is far above C_cov).
 /// </summary>
 public class OutputSamplesAtDefaultsTests
 {

@@ -6,7 +6,7 @@ using LmExplore.Figures;
 namespace LmExplore.Experiments.Reproduce;
 
 /// <summary>
-/// An experiment of SPEC §6, bsuite style: the runs are data (a sweep config per mode), the analysis is a
+/// An experiment of docs/EXPERIMENTS.md, bsuite style: the runs are data (a sweep config per mode), the analysis is a
 /// separate pure function of the results. New experiments (E3 on <c>dnf</c>, E4 on <c>chain</c>) join by
 /// implementing this and adding themselves to <see cref="ExperimentRegistry"/>.
 /// </summary>

@@ -16,20 +16,7 @@ public static class ReportHtml
     {
         var sb = new StringBuilder();
         sb.Append("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>LmExplore — reproduced experiments</title>\n<style>\n");
-        sb.Append("""
-            body { font-family: "DejaVu Sans", Helvetica, Arial, sans-serif; max-width: 1000px; margin: 2em auto; padding: 0 1em; color: #222; line-height: 1.45; }
-            h1 { font-size: 1.6em; } h2 { margin-top: 2.2em; border-bottom: 2px solid #0072B2; padding-bottom: .2em; }
-            .claim { background: #f2f7fb; border-left: 4px solid #0072B2; padding: .6em 1em; }
-            table { border-collapse: collapse; margin: 1em 0; font-size: .85em; }
-            th, td { border: 1px solid #ccc; padding: .25em .5em; text-align: right; }
-            th { background: #f4f4f4; } td:first-child, th:first-child { text-align: left; }
-            .pass { color: #009E73; font-weight: bold; white-space: nowrap; } .fail { color: #D55E00; font-weight: bold; white-space: nowrap; }
-            table.findings td, table.findings th { text-align: left; }
-            figure { margin: 1.5em 0; } figcaption { font-size: .9em; color: #555; }
-            svg { max-width: 100%; height: auto; }
-            pre { background: #f7f7f7; padding: .8em; overflow-x: auto; font-size: .8em; }
-            .note { color: #555; font-size: .9em; }
-            """);
+        sb.Append(Css);
         sb.Append("</style>\n</head>\n<body>\n");
         sb.Append("<h1>LmExplore — reproduced experiments</h1>\n");
         sb.Append($"<p>Foster, Mhammedi, Rohatgi, <i>Is a Good Foundation Necessary for Efficient RL? The Computational Role of the Base Model in Exploration</i> (COLT 2025). ");
@@ -39,21 +26,21 @@ public static class ReportHtml
         sb.Append(resumed > 0 ? $" ({resumed} runs were found finished in the output directory and not rerun, so the wall time covers only the rest). " : ". ");
         sb.Append("Every number below is measured by this invocation (or the sweep it resumed); the CSV files next to this report hold the data of every figure and table.</p>\n");
 
-        sb.Append("<h2 id=\"summary\">Summary</h2>\n<table class=\"findings\">\n<tr><th>experiment</th><th>measured</th><th>value</th><th>criterion</th><th></th></tr>\n");
+        sb.Append("<h2 id=\"summary\">Summary</h2>\n<div class=\"scroll\"><table class=\"findings\">\n<tr><th>experiment</th><th>measured</th><th>value</th><th>criterion</th><th></th></tr>\n");
         foreach (var o in outcomes)
             foreach (var f in o.Report.Findings)
-                sb.Append($"<tr><td>{Esc(o.Experiment.Id)}</td><td>{Esc(f.Name)}</td><td>{Esc(f.Display)}</td><td>{Esc(f.Criterion)}</td><td>{Verdict(f.Pass)}</td></tr>\n");
-        sb.Append("</table>\n");
+                sb.Append($"<tr><td>{Esc(o.Experiment.Id)}</td><td>{Esc(f.Name)}</td>{Cell(f.Display)}<td>{Esc(f.Criterion)}</td><td>{Verdict(f.Pass)}</td></tr>\n");
+        sb.Append("</table></div>\n");
 
         foreach (var o in outcomes)
         {
             var e = o.Experiment;
             sb.Append($"<h2 id=\"{Esc(e.Id)}\">{Esc(e.Title)}</h2>\n");
             sb.Append($"<p class=\"claim\"><b>Claim.</b> {Esc(e.Claim)}</p>\n");
-            sb.Append("<table class=\"findings\">\n<tr><th>measured</th><th>value</th><th>criterion</th><th></th></tr>\n");
+            sb.Append("<div class=\"scroll\"><table class=\"findings\">\n<tr><th>measured</th><th>value</th><th>criterion</th><th></th></tr>\n");
             foreach (var f in o.Report.Findings)
-                sb.Append($"<tr><td>{Esc(f.Name)}</td><td>{Esc(f.Display)}</td><td>{Esc(f.Criterion)}</td><td>{Verdict(f.Pass)}</td></tr>\n");
-            sb.Append("</table>\n");
+                sb.Append($"<tr><td>{Esc(f.Name)}</td>{Cell(f.Display)}<td>{Esc(f.Criterion)}</td><td>{Verdict(f.Pass)}</td></tr>\n");
+            sb.Append("</table></div>\n");
             foreach (var figure in o.Report.Figures)
             {
                 sb.Append("<figure>\n");
@@ -63,16 +50,8 @@ public static class ReportHtml
             }
             foreach (var table in o.Report.Tables)
             {
-                sb.Append($"<p class=\"note\">{Esc(table.Caption)} (<a href=\"{Esc(e.Id)}/{Esc(table.FileStem)}.csv\">CSV</a>)</p>\n<table>\n<tr>");
-                foreach (var h in table.Headers) sb.Append($"<th>{Esc(h)}</th>");
-                sb.Append("</tr>\n");
-                foreach (var row in table.Rows)
-                {
-                    sb.Append("<tr>");
-                    foreach (var cell in row) sb.Append($"<td>{Esc(cell)}</td>");
-                    sb.Append("</tr>\n");
-                }
-                sb.Append("</table>\n");
+                sb.Append($"<p class=\"note\">{Esc(table.Caption)} (<a href=\"{Esc(e.Id)}/{Esc(table.FileStem)}.csv\">CSV</a>)</p>\n");
+                AppendTable(sb, table.Headers, table.Rows);
             }
             foreach (var note in o.Report.Notes) sb.Append($"<p class=\"note\">{Esc(note)}</p>\n");
             sb.Append($"<p class=\"note\">{o.Plan.Runs.Count} runs ({o.Sweep.AlreadyDone} found finished, {o.Sweep.Completed} run now{(o.Sweep.Errors > 0 ? $", {o.Sweep.Errors} with status error" : "")}); ");
@@ -81,7 +60,7 @@ public static class ReportHtml
             sb.Append($"<details><summary>Sweep config (full parameters, seeds)</summary>\n<pre>{Esc(PrettyJson(o.Plan.Config.Json))}</pre>\n</details>\n");
         }
 
-        sb.Append("<h2 id=\"manifest\">Manifest</h2>\n<table>\n");
+        sb.Append("<h2 id=\"manifest\">Manifest</h2>\n<div class=\"scroll\"><table>\n");
         Row(sb, "git commit", env.GitCommit);
         Row(sb, ".NET", env.DotNet);
         Row(sb, "OS", env.Os);
@@ -95,10 +74,54 @@ public static class ReportHtml
             var c = o.Plan.Config;
             Row(sb, $"{o.Experiment.Id} seeds", $"sweep seed {c.SweepSeed}; replicates {string.Join(", ", c.Seeds)}; each run's seed = Rng.Mix(sweep seed, FNV-1a(run key))");
         }
-        sb.Append("</table>\n<p class=\"note\">Run seeds, per-run settings and every result field are in each experiment's <code>results.jsonl</code>.</p>\n");
+        sb.Append("</table></div>\n<p class=\"note\">Run seeds, per-run settings and every result field are in each experiment's <code>results.jsonl</code>.</p>\n");
         sb.Append("</body>\n</html>\n");
         return sb.ToString();
     }
+
+    /// <summary>
+    /// The report's style sheet (shared with <c>lmexplore report</c>). Laid out for a 1000 px window: tables sit in a
+    /// box that scrolls horizontally when they are wider than the page, number cells never wrap.
+    /// </summary>
+    internal const string Css = """
+        body { font-family: "DejaVu Sans", Helvetica, Arial, sans-serif; max-width: 1000px; margin: 2em auto; padding: 0 1em; color: #222; line-height: 1.45; }
+        h1 { font-size: 1.6em; } h2 { margin-top: 2.2em; border-bottom: 2px solid #0072B2; padding-bottom: .2em; }
+        .claim { background: #f2f7fb; border-left: 4px solid #0072B2; padding: .6em 1em; }
+        .scroll { overflow-x: auto; max-width: 100%; margin: 1em 0; }
+        table { border-collapse: collapse; font-size: .85em; }
+        th, td { border: 1px solid #ccc; padding: .25em .5em; text-align: right; }
+        th { background: #f4f4f4; } td:first-child, th:first-child { text-align: left; }
+        td.num { white-space: nowrap; font-variant-numeric: tabular-nums; }
+        .pass { color: #009E73; font-weight: bold; white-space: nowrap; } .fail { color: #D55E00; font-weight: bold; white-space: nowrap; }
+        table.findings td, table.findings th { text-align: left; }
+        figure { margin: 1.5em 0; } figcaption { font-size: .9em; color: #555; }
+        svg { max-width: 100%; height: auto; }
+        pre { background: #f7f7f7; padding: .8em; overflow-x: auto; font-size: .8em; }
+        .note { color: #555; font-size: .9em; }
+
+        """;
+
+    /// <summary>Appends a table of text cells inside a horizontally scrolling box; number-like cells get the no-wrap class.</summary>
+    internal static void AppendTable(StringBuilder sb, IReadOnlyList<string> headers, IEnumerable<IReadOnlyList<string>> rows)
+    {
+        sb.Append("<div class=\"scroll\"><table>\n<tr>");
+        foreach (var h in headers) sb.Append($"<th>{Esc(h)}</th>");
+        sb.Append("</tr>\n");
+        foreach (var row in rows)
+        {
+            sb.Append("<tr>");
+            foreach (var cell in row) sb.Append(Cell(cell));
+            sb.Append("</tr>\n");
+        }
+        sb.Append("</table></div>\n");
+    }
+
+    /// <summary>A table cell; a number, range or ratio (no spaces, has a digit, ∞ or –) gets <c>class="num"</c> so it never wraps mid-number.</summary>
+    internal static string Cell(string text) => IsNumberLike(text) ? $"<td class=\"num\">{Esc(text)}</td>" : $"<td>{Esc(text)}</td>";
+
+    /// <summary>True for cells such as <c>1.13e+5</c>, <c>10755–12328</c>, <c>8/8</c>, <c>∞</c>: no white space, and a digit or a lone ∞/–.</summary>
+    internal static bool IsNumberLike(string text) =>
+        text.Length > 0 && !text.Any(char.IsWhiteSpace) && (text.Any(char.IsAsciiDigit) || text is "∞" or "–");
 
     private static void Row(StringBuilder sb, string name, string value) => sb.Append($"<tr><td>{Esc(name)}</td><td style=\"text-align:left\">{Esc(value)}</td></tr>\n");
 
@@ -109,7 +132,7 @@ public static class ReportHtml
         null => "",
     };
 
-    private static string Esc(string s) => SvgPlot.Esc(s);
+    internal static string Esc(string s) => SvgPlot.Esc(s);
 
     private static string PrettyJson(string json)
     {
