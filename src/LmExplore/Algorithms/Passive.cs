@@ -54,8 +54,10 @@ public sealed class Passive : IAlgorithm
         var env = new RecordingEnvironment(environment, log);
         int d = env.Dimension;
         long pairs = PairsFor(d, env.Beta, env.Meter.BudgetData, env.Meter.BudgetComp);
-        // Refuse, before any oracle call, a plan that cannot finish (≈ 10 minutes of pairs at O(d) each).
-        if (pairs * Math.Max(1.0, d) > SpannerSampling.MaxPlannedWork / 10)
+        // Refuse, before any oracle call, a plan that cannot finish: ≈ 10 minutes of pairs at O(d) each when the user
+        // set the size (pairs or a budget), and 10⁷ pairs (seconds) when it is derived from ε, β and R_max alone.
+        bool derived = _pairs is null && env.Meter.BudgetData is null && env.Meter.BudgetComp is null;
+        if (pairs * Math.Max(1.0, d) > SpannerSampling.MaxPlannedWork / 10 || (derived && pairs > 10_000_000))
             throw new Experiments.InputException(
                 $"passive: {pairs:0.#E+0} pairs at d = {d} cannot finish (derived from {(_pairs is not null ? "algo-param pairs" : env.Meter.BudgetData is not null || env.Meter.BudgetComp is not null ? "the budgets" : "epsilon, beta and rmax")}); " +
                 "give a smaller --budget-data or algo-param pairs");

@@ -287,6 +287,8 @@ public sealed class SpannerSampling : IAlgorithm
         double phase2 = s.ExplorationRounds * (1 + m);
         double calls = Math.Min(phase1 + phase2, budgetComp ?? double.PositiveInfinity);
         double work = calls * Math.Max(1.0, (double)d * d);
+        // Without a budget, T_exp comes from ε, β and R_max alone: 10⁶ rounds is already far past any useful run.
+        if (budgetComp is null && s.ExplorationRounds > 1_000_000) work = double.PositiveInfinity;
         if (work > MaxPlannedWork)
             throw new Experiments.InputException(
                 $"spanner: the plan implies ≈ {calls:0.#E+0} oracle calls at O(d²) = {(double)d * d:0.#E+0} each " +
