@@ -34,7 +34,7 @@ public sealed class E5PassiveVersusSpanner : IExperiment
               "vars": { "b": {{NeedleSetup.Grid(quick ? 16 : 4, 1024)}} },
               "budgetData": { "times": 1, "of": ["b"] }, "budgetComp": {{E1SpannerScaling.DataScanCompute}} },
             { "name": "passive", "params": { "epsilon": {{NeedleSetup.Epsilon}} },
-              "vars": { "f": {{NeedleSetup.Multipliers(quick ? -4 : -6, 16)}} },
+              "vars": { "f": {{NeedleSetup.Multipliers(quick ? -4 : -6, 20)}} },
               "budgetData": { "times": 1, "of": ["ccov", "f"] } }
           ],
           "seeds": 10
