@@ -33,13 +33,13 @@ public sealed class E1SpannerScaling : IExperiment
           "grid": { "ccov": {{(quick ? "[10, 100, 1000, 10000]" : "[10, 31.6, 100, 316, 1000, 3160, 10000]")}} },
           "algorithms": [
             { "name": "spanner", "label": "compute-scan", "params": { "epsilon": {{NeedleSetup.Epsilon}} },
-              "vars": { "m": {{NeedleSetup.Multipliers(quick ? 0 : -2, 16)}} },
+              "vars": { "m": {{NeedleSetup.Multipliers(quick ? 4 : -2, quick ? 14 : 16)}} },
               "budgetComp": { "times": 1, "of": ["ccov", "m"] } },
             { "name": "spanner", "label": "data-scan", "params": { "epsilon": {{NeedleSetup.Epsilon}} },
-              "vars": { "b": {{NeedleSetup.Grid(quick ? 16 : 4, 1024)}} },
+              "vars": { "b": {{NeedleSetup.Grid(quick ? 16 : 4, quick ? 512 : 1024)}} },
               "budgetData": { "times": 1, "of": ["b"] }, "budgetComp": {{DataScanCompute}} }
           ],
-          "seeds": 10
+          "seeds": {{(quick ? 5 : 10)}}
         }
         """;
 
@@ -71,7 +71,7 @@ public sealed class E1SpannerScaling : IExperiment
             [
                 new Series("compute-to-ε (sampling-oracle calls)", x, compToEps),
                 new Series("data-to-ε (reward queries)", x, dataToEps, Dashed: true),
-            ], BandNote: "√2 budget grid; 10 seeds per budget");
+            ], BandNote: "√2 budget grid; 5 (quick) or 10 seeds per budget");
 
         double slope = Stats.LogLogSlope(x, compToEps);
         double dataRatio = Stats.MaxOverMin(dataToEps);
@@ -84,7 +84,7 @@ public sealed class E1SpannerScaling : IExperiment
             new("every frontier strictly inside its budget window", windowOk ? 1 : 0, windowOk ? "yes" : "no", "yes (else a value is censored)", windowOk),
         };
         var table = new Table("e1-table",
-            "Per C_cov: compute-to-ε and data-to-ε (smallest √2-grid budget at which ≥ 9 of 10 seeds reach ε) and the medians actually spent there.",
+            "Per C_cov: compute-to-ε and data-to-ε (smallest √2-grid budget at which ≥ 90 % of seeds reach ε) and the medians actually spent there.",
             ["C_cov (grid)", "C_cov (measured)", "compute-to-ε", "compute-to-ε / C_cov", "T_comp spent", "T_data spent",
              "data-to-ε", "T_data spent (data scan)", "T_comp spent (data scan)"], rows);
         return new ExperimentReport([new Figure("e1-to-eps", "Compute-to-ε and data-to-ε of SpannerSampling against coverage.", plot)], [table], findings,

@@ -33,7 +33,7 @@ public sealed class E2ComputeLowerBound : IExperiment
               "vars": { "compFactor": {{(quick ? "[0.03, 0.1, 0.3, 1, 3, 10, 30, 100]" : "[0.01, 0.03, 0.1, 0.3, 1, 3, 10, 30, 100, 300]")}} } }
           ],
           "budgetComp": { "times": 1, "of": ["ccov", "compFactor"] },
-          "seeds": {{(quick ? 8 : 16)}}
+          "seeds": {{(quick ? 5 : 16)}}
         }
         """;
 
