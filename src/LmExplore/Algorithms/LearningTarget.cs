@@ -32,6 +32,11 @@ public sealed record LearningTarget(double Epsilon, double Delta, double RMax)
         p.Real("delta", 0, 1, minExclusive: true, maxExclusive: true) ?? DefaultDelta,
         p.Real("rmax", 0, 1e6, minExclusive: true) ?? DefaultRMax);
 
+    /// <summary>The default pilot miss probability η = ε/(2·R_max) of every output and exploration sampler
+    /// (<see cref="Policies.EnvelopeSampler.ForCoverage"/>): a missed rare response costs at most ≈ 2·R_max, so the
+    /// expected loss from a miss stays ≤ ε. Clamped to [10⁻⁹, 0.5].</summary>
+    public double DefaultPilotMiss => Math.Clamp(Epsilon / (2 * RMax), 1e-9, 0.5);
+
     /// <summary>n = ⌈c·d·R_max²/(β·min(ε,β))⌉, at least 2d: the number of informative pairs that least squares
     /// needs for suboptimality ε (see <see cref="SampleSizeConstant"/>).</summary>
     public long InformativePairs(int d, double beta)

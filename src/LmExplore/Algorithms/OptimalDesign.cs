@@ -128,7 +128,7 @@ public sealed class OptimalDesign : IAlgorithm
             logCoverage = Math.Max(logCoverage, TensorPrimitives.Max(s) - LogMath.LogSumExp(logits));
         }
         double coverage = _coverageSlack * Math.Exp(Math.Min(logCoverage, 700));
-        double pilotMiss = _pilotMiss ?? Math.Clamp(Target.Epsilon / (2 * Target.RMax), 1e-9, 0.5);
+        double pilotMiss = _pilotMiss ?? Target.DefaultPilotMiss;
         var sampler = EnvelopeSampler.ForCoverage(env.Beta, Math.Min(coverage, EnvelopeSampler.MaxCalls), pilotMiss, Target.Delta);
         progress?.Report(1);
         var diagnostics = new Dictionary<string, double>

@@ -91,7 +91,7 @@ public sealed class Passive : IAlgorithm
         var theta = new double[d];
         ridge.Solve(theta);
         double coverage = _coverageSlack * log.CoverageEstimate(env, theta);
-        double pilotMiss = _pilotMiss ?? Math.Clamp(Target.Epsilon / (2 * Target.RMax), 1e-9, 0.5);
+        double pilotMiss = _pilotMiss ?? Target.DefaultPilotMiss;
         var sampler = EnvelopeSampler.ForCoverage(env.Beta, coverage, pilotMiss, Target.Delta);
         progress?.Report(1);
         var diagnostics = new Dictionary<string, double>

@@ -112,7 +112,7 @@ public sealed class SpannerSampling : IAlgorithm
                 ? (long)Math.Min(1e12, Math.Ceiling(c / 2 * Math.Log(Math.Max(2, spannerPrompts) / Target.Delta)))
                 : Math.Max(1, phase1Compute!.Value / 4));
         double? rejectionCoverage = _rejectionCoverage ?? (hint is double h && !coverageAssumed ? Math.Max(1, slack * h) : null);
-        double pilotMiss = _pilotMiss ?? Math.Clamp(Target.Epsilon / (2 * Target.RMax), 1e-9, 0.5);
+        double pilotMiss = _pilotMiss ?? Target.DefaultPilotMiss;
         return new SpannerSettings(Target, nu, lambda, spannerPrompts, candidatePairs, explorationRounds,
             rejectionCoverage, slack, pilotMiss, phase1Compute, _anytime, hint, coverageAssumed);
     }

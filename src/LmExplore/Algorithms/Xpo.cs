@@ -88,7 +88,7 @@ public sealed class Xpo : IAlgorithm
         bool planned = _rounds is not null || (env.Meter.BudgetData is null && env.Meter.BudgetComp is null);
         if (planned && rounds * Math.Max(1.0, d) > SpannerSampling.MaxPlannedWork / 10)
             throw new Experiments.InputException($"xpo: {rounds:0.#E+0} rounds at d = {d} cannot finish; give a smaller --budget-data or algo-param rounds");
-        double pilotMiss = _pilotMiss ?? Math.Clamp(Target.Epsilon / (2 * Target.RMax), 1e-9, 0.5);
+        double pilotMiss = _pilotMiss ?? Target.DefaultPilotMiss;
         var theta = new double[d];
         var pairs = new PairData(d);
         var sumRefPhi = new double[d];
