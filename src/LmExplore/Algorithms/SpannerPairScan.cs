@@ -13,15 +13,15 @@ internal readonly record struct PairScanResult(long PairsTried, bool Informative
 /// Phase 1's inner loop: candidate pairs y, y' ~ π_ref(·|x) until one has ‖φ(x,y) − φ(x,y')‖²_{Σ⁻¹} &gt; ν².
 /// Pairs are drawn in blocks (one <see cref="ILearnerEnvironment.SampleMany"/> call per block) and the test runs on
 /// the whole block at once: the relative features are stored coordinate-major and vᵀΣ⁻¹v is evaluated for 8 pairs per
-/// SIMD lane group, using Σ⁻¹'s symmetry (d(d+1)/2 multiply-adds per 8 pairs). Blocks grow 1, 2, 4, …, 64 pairs within
+/// SIMD lane group, using Σ⁻¹'s symmetry (d(d+1)/2 multiply-adds per 8 pairs). Blocks grow 1, 2, 4, 8, 16 pairs within
 /// a scan: a block is paid for in full, so the pairs after an informative one are charged but unused, and the growth
-/// bounds that waste by the pairs already tried at this prompt (at most doubling Phase 1's draws at a prompt that
-/// ends in a hit; none on the first pair, where most early hits fall). Allocation-free after construction.
+/// bounds that waste by the pairs already tried at this prompt (at most 15 pairs per hit, and at most doubling the draws at
+/// a prompt that ends in a hit; none on the first pair, where most early hits fall). Allocation-free after construction.
 /// </summary>
 internal sealed class SpannerPairScan
 {
     /// <summary>Largest block, in pairs.</summary>
-    public const int MaxBlock = 64;
+    public const int MaxBlock = 16;
     private readonly int _d;
     private readonly Response[] _draws = new Response[2 * MaxBlock];
     private readonly double[] _v;       // d × MaxBlock, coordinate-major: _v[k·MaxBlock + j] = v_j[k]
