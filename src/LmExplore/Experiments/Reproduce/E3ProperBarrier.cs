@@ -73,7 +73,7 @@ public sealed class E3ProperBarrier : IExperiment
     private static string NeedleParams(bool quick) => quick ? NeedleSetup.InstanceParams.Replace("\"responses\": 2000", "\"responses\": 500") : NeedleSetup.InstanceParams;
 
     /// <summary>Compute cap of the compute scans and compute budget of the data scans.</summary>
-    private static int CapLog2(bool quick, bool dnf) => quick ? 20 : (dnf ? 25 : 23);
+    private static int CapLog2(bool quick, bool dnf) => quick ? 20 : (dnf ? 23 : 22);
 
     /// <inheritdoc/>
     public string SweepConfigJson(bool quick)
@@ -87,7 +87,7 @@ public sealed class E3ProperBarrier : IExperiment
             string ps = $"\"epsilon\": {epsilon.ToString("R", CultureInfo.InvariantCulture)}" + (extra.Length > 0 ? ", " + extra : "");
             if (entries.Length > 0) entries.Append(",\n");
             entries.Append($$"""
-                    { "name": "{{algo}}", "label": "{{label}}-comp", "params": { {{ps}} }, "vars": { "b": {{Powers(cap % step == 0 ? 6 : 5, cap, step)}} }, "scan": "b",
+                    { "name": "{{algo}}", "label": "{{label}}-comp", "params": { {{ps}} }, "vars": { "b": {{Powers(6, cap, step)}} }, "scan": "b",
                       "budgetComp": { "times": 1, "of": ["b"] } }
                 """);
             if (!dataScan) continue;
