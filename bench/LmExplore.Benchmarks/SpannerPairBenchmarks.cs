@@ -52,8 +52,8 @@ public class SpannerPair
     [Benchmark(OperationsPerInvoke = Pairs)]
     public long PairScan()
     {
-        var found = _scan.Scan(_env, _prompt, _rng, _sigma, double.MaxValue, Pairs);
-        return found.PairsTried;
+        var found = _scan.Scan(_env, _prompt, _rng, _sigma, double.MaxValue, Pairs, Pairs);
+        return found.PairsDrawn;
     }
 
     /// <summary>Breakdown: only the draws of <see cref="PairScan"/> (blocks of 64 pairs through SampleMany).</summary>

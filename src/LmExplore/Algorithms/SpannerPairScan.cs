@@ -5,18 +5,20 @@ using LmExplore.Oracles;
 
 namespace LmExplore.Algorithms;
 
-/// <summary>The outcome of one <see cref="SpannerPairScan.Scan"/>: the pairs drawn (each two oracle calls) and, when a
-/// pair passed the test, that pair, its relative feature (<see cref="SpannerPairScan.FoundFeature"/>) and its norm.</summary>
-internal readonly record struct PairScanResult(long PairsTried, bool Informative, Response Y1, Response Y2, double NormSquared);
+/// <summary>The outcome of one <see cref="SpannerPairScan.Scan"/>: the pairs tested (up to and including the informative
+/// one), the pairs newly drawn (each two oracle calls) and, when a pair passed the test, that pair, its relative feature
+/// (<see cref="SpannerPairScan.FoundFeature"/>) and its norm.</summary>
+internal readonly record struct PairScanResult(long PairsTested, long PairsDrawn, bool Informative, Response Y1, Response Y2, double NormSquared);
 
 /// <summary>
 /// Phase 1's inner loop: candidate pairs y, y' ~ π_ref(·|x) until one has ‖φ(x,y) − φ(x,y')‖²_{Σ⁻¹} &gt; ν².
 /// Pairs are drawn in blocks (one <see cref="ILearnerEnvironment.SampleMany"/> call per block) and the test runs on
 /// the whole block at once: the relative features are stored coordinate-major and vᵀΣ⁻¹v is evaluated for 8 pairs per
 /// SIMD lane group, using Σ⁻¹'s symmetry (d(d+1)/2 multiply-adds per 8 pairs). Blocks grow 1, 2, 4, 8, 16 pairs within
-/// a scan: a block is paid for in full, so the pairs after an informative one are charged but unused, and the growth
-/// bounds that waste by the pairs already tried at this prompt (at most 15 pairs per hit, and at most doubling the draws at
-/// a prompt that ends in a hit; none on the first pair, where most early hits fall). Allocation-free after construction.
+/// a scan. A block is paid for in full; the pairs after an informative one were not looked at by any decision, so they
+/// stay valid, independent π_ref pairs of that prompt: they are kept and tested first the next time the prompt comes up
+/// (nothing paid for is thrown away, except what is left when Phase 1 ends — at most 15 pairs per prompt).
+/// Allocation-free after construction, except one small buffer per prompt that ever leaves pairs over.
 /// </summary>
 internal sealed class SpannerPairScan
 {
@@ -40,22 +42,36 @@ internal sealed class SpannerPairScan
     public ReadOnlySpan<double> FoundFeature => _found;
 
     /// <summary>
-    /// Draws up to <paramref name="maxPairs"/> pairs at <paramref name="prompt"/> (the caller makes sure the budget pays
-    /// for them) and stops at the first block holding a pair with ‖v‖²_{Σ⁻¹} &gt; <paramref name="nuSquared"/>; the
-    /// first such pair is returned.
+    /// Tests up to <paramref name="maxTested"/> candidate pairs at <paramref name="prompt"/>, drawing at most
+    /// <paramref name="maxDrawn"/> new ones (what the caller's budget pays for), and stops at the first pair with
+    /// ‖v‖²_{Σ⁻¹} &gt; <paramref name="nuSquared"/>. Pairs left over from an earlier scan of the same prompt are tested
+    /// first, at no cost.
     /// </summary>
-    public PairScanResult Scan(ILearnerEnvironment env, Prompt prompt, Rng rng, EllipticNorm sigma, double nuSquared, long maxPairs)
+    public PairScanResult Scan(ILearnerEnvironment env, Prompt prompt, Rng rng, EllipticNorm sigma, double nuSquared, long maxTested, long maxDrawn)
     {
         int d = _d;
         var inverse = sigma.Inverse;
-        long tried = 0;
+        long tested = 0, drawn = 0;
         int block = 1;
-        while (tried < maxPairs)
+        _spare.TryGetValue(prompt.Index, out var spare);
+        while (tested < maxTested)
         {
-            int b = (int)Math.Min(block, maxPairs - tried);
-            var draws = _draws.AsSpan(0, 2 * b);
-            env.SampleMany(prompt, rng, draws);
-            tried += b;
+            int b;
+            var draws = _draws.AsSpan();
+            if (spare is { Count: > 0 })
+            {
+                b = (int)Math.Min(spare.Count, maxTested - tested);
+                spare.Take(draws[..(2 * b)]);
+            }
+            else
+            {
+                b = (int)Math.Min(Math.Min(block, maxTested - tested), maxDrawn - drawn);
+                if (b <= 0) break;
+                env.SampleMany(prompt, rng, draws[..(2 * b)]);
+                drawn += b;
+                if (block < MaxBlock) block *= 2;
+            }
+            tested += b;
             for (int j = 0; j < b; j++)
             {
                 var a = env.Features(draws[2 * j]);
@@ -67,11 +83,46 @@ internal sealed class SpannerPairScan
             {
                 if (_q[j] <= nuSquared) continue;
                 for (int k = 0; k < d; k++) _found[k] = _v[k * MaxBlock + j];
-                return new PairScanResult(tried, true, draws[2 * j], draws[2 * j + 1], _q[j]);
+                // The pairs after it were paid for and not looked at by any decision: keep them for this prompt's next scan.
+                if (j + 1 < b)
+                {
+                    if (spare is null) _spare[prompt.Index] = spare = new SparePairs();
+                    spare.PutBack(draws[(2 * j + 2)..(2 * b)]);
+                }
+                return new PairScanResult(tested - (b - j - 1), drawn, true, draws[2 * j], draws[2 * j + 1], _q[j]);
             }
-            if (block < MaxBlock) block *= 2;
         }
-        return new PairScanResult(tried, false, default, default, 0);
+        return new PairScanResult(tested, drawn, false, default, default, 0);
+    }
+
+    /// <summary>Pairs not yet tested, per prompt index.</summary>
+    private readonly Dictionary<int, SparePairs> _spare = [];
+
+    /// <summary>Paid-for, untested pairs of one prompt (y, y' interleaved), oldest first; at most <see cref="MaxBlock"/> pairs.</summary>
+    private sealed class SparePairs
+    {
+        private readonly Response[] _items = new Response[2 * MaxBlock];
+        private int _length;
+
+        public int Count => _length / 2;
+
+        /// <summary>Moves the oldest destination.Length / 2 pairs out.</summary>
+        public void Take(Span<Response> destination)
+        {
+            _items.AsSpan(0, destination.Length).CopyTo(destination);
+            _items.AsSpan(destination.Length, _length - destination.Length).CopyTo(_items);
+            _length -= destination.Length;
+        }
+
+        /// <summary>Puts pairs back in front (they are older than any spare left); beyond the capacity the newest are dropped.</summary>
+        public void PutBack(ReadOnlySpan<Response> pairs)
+        {
+            int keep = Math.Min(pairs.Length, _items.Length);
+            int old = Math.Min(_length, _items.Length - keep);
+            _items.AsSpan(0, old).CopyTo(_items.AsSpan(keep));
+            pairs[..keep].CopyTo(_items);
+            _length = keep + old;
+        }
     }
 
     /// <summary>q_j = v_jᵀ A v_j for the first <paramref name="count"/> pairs, A symmetric d × d:

@@ -179,9 +179,9 @@ public sealed class SpannerSampling : IAlgorithm
                     long affordable = Math.Min(phase1ComputeEnd - meter.TComp, meter.RemainingComp) / 2;
                     if (affordable < 1) { phase1Stop = 3; status = RunStatus.BudgetExhausted; goto phase2; }
                     cancellationToken.ThrowIfCancellationRequested();
-                    var found = scan.Scan(env, x, phase1Rng, sigma, nuSquared, Math.Min(Math.Min(s.CandidatePairs - k, affordable), 1L << 16));
-                    k += found.PairsTried;
-                    phase1Pairs += found.PairsTried;
+                    var found = scan.Scan(env, x, phase1Rng, sigma, nuSquared, Math.Min(s.CandidatePairs - k, 1L << 16), affordable);
+                    k += found.PairsTested;
+                    phase1Pairs += found.PairsDrawn;
                     if (!found.Informative) continue;                  // all covered: no reward query
                     if (!(found.NormSquared <= MaxSpannerNormSquared))
                         throw new Experiments.InputException(
