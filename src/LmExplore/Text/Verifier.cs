@@ -1,0 +1,220 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using LmExplore.Experiments;
+
+namespace LmExplore.Text;
+
+/// <summary>A checker of answers: the reward of a (prompt, response) pair. <see cref="Answered"/> counts calls it answered.</summary>
+public interface IVerifier : IDisposable
+{
+    /// <summary>The reward of <paramref name="response"/> to <paramref name="prompt"/>. Throws <see cref="VerifierException"/>
+    /// when the verifier cannot give one (the run must stop).</summary>
+    double Score(string prompt, string response);
+
+    /// <summary>Calls answered so far (what T_data counts; a call that failed is not counted).</summary>
+    long Answered { get; }
+
+    /// <summary>Restarts after a crash so far.</summary>
+    long Restarts { get; }
+
+    /// <summary>For messages: "builtin:letters", "command: …".</summary>
+    string Description { get; }
+}
+
+/// <summary>A verifier that failed (hang, crash beyond the retries, garbage). The CLI reports its one-line message with exit code 2.</summary>
+public sealed class VerifierException(string message) : Exception(message);
+
+/// <summary>A verifier computed in-process by a function (the built-in task checkers).</summary>
+public sealed class FunctionVerifier(string description, Func<string, string, double> score) : IVerifier
+{
+    /// <inheritdoc />
+    public double Score(string prompt, string response)
+    {
+        double r = score(prompt, response);
+        Answered++;
+        return r;
+    }
+
+    /// <inheritdoc />
+    public long Answered { get; private set; }
+    /// <inheritdoc />
+    public long Restarts => 0;
+    /// <inheritdoc />
+    public string Description { get; } = description;
+    /// <inheritdoc />
+    public void Dispose() { }
+}
+
+/// <summary>
+/// An external verifier command (docs/FORMATS.md, "Verifier protocol"), started once through <c>/bin/sh -c</c> and kept
+/// running: one JSON line <c>{"prompt": …, "response": …}</c> on its stdin, one JSON line <c>{"reward": number}</c> back on
+/// its stdout, in order. Faults:
+/// <list type="bullet">
+/// <item>no reply within the timeout (a hang): the process is killed and the run stops with an error — no retry, since
+/// a hang would cost the timeout again;</item>
+/// <item>the process exits or closes stdout before replying (a crash): it is restarted and the same request sent again,
+/// at most <c>retries</c> times per request — safe because a request is idempotent, and exact because only answered
+/// calls are counted; beyond that, an error;</item>
+/// <item>a reply that is not a JSON object with a finite number <c>reward</c> (garbage): an error quoting the reply.</item>
+/// </list>
+/// Stderr of the command is drained and its last line quoted in errors.
+/// </summary>
+public sealed class CommandVerifier : IVerifier
+{
+    /// <summary>Default reply timeout.</summary>
+    public static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(10);
+    /// <summary>Default restarts per request after a crash.</summary>
+    public const int DefaultRetries = 2;
+
+    private readonly string _command;
+    private readonly TimeSpan _timeout;
+    private readonly int _retries;
+    private Process? _process;
+    private string _lastStderr = "";
+    private readonly Lock _stderrLock = new();
+
+    /// <summary>Creates the client; the process starts on the first call.</summary>
+    public CommandVerifier(string command, TimeSpan? timeout = null, int retries = DefaultRetries)
+    {
+        if (string.IsNullOrWhiteSpace(command)) throw new InputException("--verifier needs a command (got an empty string)");
+        if (retries < 0) throw new InputException($"verifier retries must be ≥ 0, got {retries}");
+        _command = command;
+        _timeout = timeout ?? DefaultTimeout;
+        if (_timeout <= TimeSpan.Zero) throw new InputException("verifier timeout must be positive");
+        _retries = retries;
+    }
+
+    /// <inheritdoc />
+    public long Answered { get; private set; }
+    /// <inheritdoc />
+    public long Restarts { get; private set; }
+    /// <inheritdoc />
+    public string Description => $"command: {_command}";
+
+    /// <inheritdoc />
+    public double Score(string prompt, string response)
+    {
+        string request = JsonSerializer.Serialize(new Dictionary<string, string> { ["prompt"] = prompt, ["response"] = response });
+        for (int attempt = 0; ; attempt++)
+        {
+            var process = _process ??= Start();
+            string? reply = null;
+            bool crashed = false;
+            try
+            {
+                process.StandardInput.WriteLine(request);
+                process.StandardInput.Flush();
+                var read = process.StandardOutput.ReadLineAsync();
+                if (!read.Wait(_timeout))
+                {
+                    Kill();
+                    throw new VerifierException($"verifier did not answer within {_timeout.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture)} s " +
+                        $"(after {Answered} answered calls; it was stopped): {_command}");
+                }
+                reply = read.Result;
+                crashed = reply is null;
+            }
+            catch (Exception e) when (e is IOException or AggregateException or InvalidOperationException)
+            {
+                crashed = true;
+            }
+            if (crashed)
+            {
+                int? code = ExitCode(process);
+                Kill();
+                if (attempt >= _retries)
+                    throw new VerifierException($"verifier crashed {attempt + 1} time(s) on one request (exit code {code?.ToString(CultureInfo.InvariantCulture) ?? "unknown"}" +
+                        $"{(_lastStderr.Length > 0 ? $", stderr: {Shorten(_lastStderr)}" : "")}; after {Answered} answered calls): {_command}");
+                Restarts++;
+                continue;
+            }
+            double reward = Parse(reply!);
+            Answered++;
+            return reward;
+        }
+    }
+
+    private double Parse(string reply)
+    {
+        try
+        {
+            using var doc = JsonDocument.Parse(reply);
+            if (doc.RootElement.ValueKind == JsonValueKind.Object && doc.RootElement.TryGetProperty("reward", out var r)
+                && r.ValueKind == JsonValueKind.Number && r.TryGetDouble(out double v) && double.IsFinite(v))
+                return v;
+        }
+        catch (JsonException) { }
+        Kill();
+        throw new VerifierException($"verifier replied '{Shorten(reply)}', not a JSON line {{\"reward\": number}} (after {Answered} answered calls): {_command}");
+    }
+
+    private static string Shorten(string s)
+    {
+        s = s.Replace('\n', ' ').Replace('\r', ' ');
+        return s.Length <= 80 ? s : s[..80] + "…";
+    }
+
+    private static int? ExitCode(Process p)
+    {
+        try { return p.WaitForExit(2000) ? p.ExitCode : null; }
+        catch (InvalidOperationException) { return null; }
+    }
+
+    private Process Start()
+    {
+        var psi = new ProcessStartInfo("/bin/sh")
+        {
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+            StandardOutputEncoding = new UTF8Encoding(false),
+            StandardInputEncoding = new UTF8Encoding(false),
+        };
+        psi.ArgumentList.Add("-c");
+        psi.ArgumentList.Add(_command);
+        Process process;
+        try
+        {
+            process = Process.Start(psi) ?? throw new VerifierException($"cannot start the verifier: {_command}");
+        }
+        catch (System.ComponentModel.Win32Exception e)
+        {
+            throw new VerifierException($"cannot start the verifier ({e.Message}): {_command}");
+        }
+        process.StandardInput.AutoFlush = false;
+        process.ErrorDataReceived += (_, e) =>
+        {
+            if (string.IsNullOrWhiteSpace(e.Data)) return;
+            lock (_stderrLock) _lastStderr = e.Data;
+        };
+        process.BeginErrorReadLine();
+        return process;
+    }
+
+    private void Kill()
+    {
+        var p = _process;
+        _process = null;
+        if (p is null) return;
+        try
+        {
+            if (!p.HasExited) p.Kill(entireProcessTree: true);
+            p.WaitForExit(2000);
+        }
+        catch (Exception e) when (e is InvalidOperationException or System.ComponentModel.Win32Exception) { }
+        p.Dispose();
+    }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        var p = _process;
+        if (p is null) return;
+        try { p.StandardInput.Close(); } catch (IOException) { }
+        try { if (!p.WaitForExit(1000)) Kill(); else { _process = null; p.Dispose(); } }
+        catch (InvalidOperationException) { _process = null; }
+    }
+}
