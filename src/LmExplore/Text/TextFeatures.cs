@@ -18,7 +18,7 @@ public interface ITextFeatures
 /// (1) the response's character n-grams for n = 1..N, each weighted by its count over the number of n-grams, and
 /// (2) the conjunctions (prompt character c, response character u) for every distinct character c of the prompt, weighted
 /// by u's frequency in the response. (2) lets rewards that depend on the prompt be linear: in <c>letters</c>,
-/// r = Σ_{c ∈ prompt} Σ_u 1[c = u]·freq_u exactly, before hashing. The vector is scaled by 1/4 and, if its norm still
+/// r = Σ_{c ∈ prompt} Σ_u 1[c = u]·freq_u exactly, before hashing. The vector is scaled by 1/2 (in <c>letters</c>, prompts of 3 distinct characters, the norm then lies in [0.41, 1]: no clipping, so the reward stays exactly linear up to hash collisions) and, if its norm still
 /// exceeds 1, normalised (a response of one repeated character under a long prompt).
 /// </summary>
 public sealed class HashedNGramFeatures : ITextFeatures
@@ -28,7 +28,7 @@ public sealed class HashedNGramFeatures : ITextFeatures
     /// <summary>Default largest response n-gram.</summary>
     public const int DefaultN = 1;
     /// <summary>Fixed scale applied before the norm check.</summary>
-    public const double Scale = 0.25;
+    public const double Scale = 0.5;
 
     /// <summary>Creates the map.</summary>
     public HashedNGramFeatures(int dimension = DefaultDimension, int n = DefaultN)
