@@ -52,7 +52,7 @@ public sealed class FunctionVerifier(string description, Func<string, string, do
 /// running: one JSON line <c>{"prompt": …, "response": …}</c> on its stdin, one JSON line <c>{"reward": number}</c> back on
 /// its stdout, in order. Faults:
 /// <list type="bullet">
-/// <item>no reply within the timeout (a hang): the process is killed and the run stops with an error — no retry, since
+/// <item>no reply within the timeout (a hang; the first reply after each start may take <see cref="StartupGrace"/> longer): the process is killed and the run stops with an error — no retry, since
 /// a hang would cost the timeout again;</item>
 /// <item>the process exits or closes stdout before replying (a crash): it is restarted and the same request sent again,
 /// at most <c>retries</c> times per request — safe because a request is idempotent, and exact because only answered
@@ -65,6 +65,9 @@ public sealed class CommandVerifier : IVerifier
 {
     /// <summary>Default reply timeout.</summary>
     public static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(10);
+    /// <summary>Extra time allowed for the first reply after each (re)start: a verifier's start-up (an interpreter, a model)
+    /// is not a hang.</summary>
+    public static readonly TimeSpan StartupGrace = TimeSpan.FromSeconds(30);
     /// <summary>Default restarts per request after a crash.</summary>
     public const int DefaultRetries = 2;
 
@@ -99,6 +102,7 @@ public sealed class CommandVerifier : IVerifier
         string request = JsonSerializer.Serialize(new Dictionary<string, string> { ["prompt"] = prompt, ["response"] = response });
         for (int attempt = 0; ; attempt++)
         {
+            bool fresh = _process is null;
             var process = _process ??= Start();
             string? reply = null;
             bool crashed = false;
@@ -107,7 +111,7 @@ public sealed class CommandVerifier : IVerifier
                 process.StandardInput.WriteLine(request);
                 process.StandardInput.Flush();
                 var read = process.StandardOutput.ReadLineAsync();
-                if (!read.Wait(_timeout))
+                if (!read.Wait(fresh ? _timeout + StartupGrace : _timeout))
                 {
                     Kill();
                     throw new VerifierException($"verifier did not answer within {_timeout.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture)} s " +

@@ -76,7 +76,7 @@ public class TextRunCliTests : IDisposable
         string prompts = _dir.Write("prompts.jsonl", "{\"prompt\": \"q1: \"}\n{\"prompt\": \"q2: \", \"weight\": 3}\n");
         string verifier = _dir.Write("v.py", "import sys, json\nfor l in sys.stdin:\n    r = json.loads(l)\n    print(json.dumps({'reward': float(r['response'].count('a'))}), flush=True)\n");
         var run = CliHarness.Invoke("run", "--task", prompts, "--model", modelPath, "--verifier", $"python3 '{verifier}'", "--algo", "passive",
-            "--algo-param", "pairs=5", "--seed", "2", "--param", "eval-samples=10", "--json").SingleJsonObject();
+            "--algo-param", "pairs=5", "--seed", "2", "--param", "eval-samples=10", "--param", "verifier-timeout=120", "--json").SingleJsonObject();
         Assert.Equal(10, run.GetProperty("T_data").GetInt64());
         Assert.Equal(2, run.GetProperty("diagnostics").GetProperty("prompts").GetDouble());
     }

@@ -55,7 +55,7 @@ public class VerifierFaultTests : IDisposable
 
     private static long Answered(string counter) => File.Exists(counter) ? File.ReadAllLines(counter).Length : 0;
 
-    private static RunRequest Request(string command, string timeout = "5") => new(
+    private static RunRequest Request(string command, string timeout = "60") => new(
         "text:letters",
         new Dictionary<string, string> { ["verifier"] = command, ["eval-samples"] = "0", ["verifier-timeout"] = timeout },
         "passive", new Dictionary<string, string> { ["pairs"] = "10" }, Seed: 1);
@@ -99,9 +99,9 @@ public class VerifierFaultTests : IDisposable
     {
         var (command, counter) = Verifier("hang");
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        var e = Assert.Throws<InputException>(() => TextRunner.Run(Request(command, timeout: "2")));
+        var e = Assert.Throws<InputException>(() => TextRunner.Run(Request(command, timeout: "3")));
         Assert.True(clock.Elapsed.TotalSeconds < 20);
-        Assert.Contains("did not answer within 2 s", e.Message);
+        Assert.Contains("did not answer within 3 s", e.Message);
         Assert.Contains("T_data = 4", e.Message);
         Assert.Equal(4, Answered(counter));
     }
