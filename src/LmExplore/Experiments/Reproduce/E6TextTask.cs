@@ -29,7 +29,7 @@ public sealed class E6TextTask : IExperiment
     /// <inheritdoc/>
     public string Claim => "With a base model that covers good answers poorly, inference-time exploration (SpannerSampling) reaches the pass rate of best-of-N sampling with at most half the verifier calls.";
 
-    private static int[] BestOfNGrid(bool quick) => quick ? [1, 2, 4, 8, 16, 32, 64] : [1, 2, 4, 8, 16, 32, 64, 128, 256];
+    private static int[] BestOfNGrid(bool quick) => quick ? [1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64] : [1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128, 192, 256];
 
     /// <inheritdoc/>
     public string SweepConfigJson(bool quick) => $$"""
