@@ -17,7 +17,8 @@ internal static class TextRunArguments
         "J and the suboptimality are unknown (null); pass_rate is a Monte Carlo estimate with a 95 % interval from verifier calls not charged to the run.";
 
     /// <summary>The instance name of the request; folds --model/--verifier into the parameters. Exactly one of --instance/--task.</summary>
-    public static string Resolve(string? instance, string? task, string? model, string? verifier, ref IReadOnlyDictionary<string, string> parameters)
+    public static string Resolve(string? instance, string? task, string? model, string? verifier, string? featureCommand,
+        ref IReadOnlyDictionary<string, string> parameters)
     {
         if (instance is null && task is null) throw new InputException("run needs --instance (an instance family or file) or --task (a text task)");
         if (instance is not null && task is not null) throw new InputException("give either --instance or --task, not both");
@@ -25,12 +26,20 @@ internal static class TextRunArguments
         {
             if (model is not null) throw new InputException("--model needs --task (language models run on text tasks)");
             if (verifier is not null) throw new InputException("--verifier needs --task");
+            if (featureCommand is not null) throw new InputException("--feature-command needs --task");
             return instance!;
         }
         if (task.Length == 0) throw new InputException("--task needs a task name or a prompts file");
         var merged = new Dictionary<string, string>(parameters, StringComparer.Ordinal);
         if (model is not null) merged["model"] = model;
         if (verifier is not null) merged["verifier"] = verifier;
+        if (featureCommand is not null)
+        {
+            if (merged.TryGetValue("features", out var kind) && kind != "command")
+                throw new InputException($"--feature-command conflicts with --param features={kind}");
+            merged["features"] = "command";
+            merged["feature-command"] = featureCommand;
+        }
         parameters = merged;
         return TextRunner.Prefix + task;
     }

@@ -16,6 +16,7 @@ internal static class RunCommand
         var instance = new Option<string>("--instance") { HelpName = "family|file.json", Description = $"Instance family ({string.Join(", ", InstanceCatalog.Families)}) or instance file (.json). Required unless --task is given." };
         var task = new Option<string?>("--task") { HelpName = "name|prompts.jsonl", Description = $"Text task instead of an instance: built-in ({string.Join(", ", LmExplore.Text.TextTask.BuiltIn)}) or a prompts file (JSON lines); see docs/LANGUAGE-MODELS.md." };
         var model = new Option<string?>("--model") { HelpName = "model.gguf|ngram.json", Description = "Base model of a text task: a GGUF file (llama.cpp) or an n-gram model from 'lm train' (default: the task's built-in model)." };
+        var featureCommand = new Option<string?>("--feature-command") { HelpName = "command", Description = "Features of a text task from this command (JSON lines: {\"prompt\",\"response\"} in, {\"features\": [d numbers]} out; d = --param dim)." };
         var verifier = new Option<string?>("--verifier") { HelpName = "command", Description = "Reward of a text task from this command (JSON lines over stdin/stdout, docs/FORMATS.md; default: the task's built-in checker)." };
         var parameters = CliSupport.KeyValueOption("--param", "Instance family parameter k=v (repeatable), e.g. --param prompts=8 --param ccov=100.");
         var algo = new Option<string>("--algo") { HelpName = "name", Description = $"Algorithm: {string.Join(", ", AlgorithmCatalog.Implemented)}. With --task also: bestofn.", Required = true };
@@ -34,13 +35,13 @@ internal static class RunCommand
         var command = new Command("run", "Run one algorithm on one instance; report T_data, T_comp, T_tokens and the exact suboptimality.")
         {
             instance, parameters, algo, algoParams, seed, budgetComp, budgetData, budgetTokens, json, output, strict, normalize,
-            outputSamples, outputSamplesFile, task, model, verifier,
+            outputSamples, outputSamplesFile, task, model, verifier, featureCommand,
         };
         command.SetAction(parse => CliSupport.Guard(() =>
         {
             string? taskName = parse.GetValue(task);
             var instanceParams = CliSupport.ParseKeyValues(parse.GetValue(parameters), "--param");
-            string instanceName = TextRunArguments.Resolve(parse.GetValue(instance), taskName, parse.GetValue(model), parse.GetValue(verifier), ref instanceParams);
+            string instanceName = TextRunArguments.Resolve(parse.GetValue(instance), taskName, parse.GetValue(model), parse.GetValue(verifier), parse.GetValue(featureCommand), ref instanceParams);
             var request = new RunRequest(
                 Instance: instanceName,
                 InstanceParams: instanceParams,

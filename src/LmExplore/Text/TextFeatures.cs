@@ -90,3 +90,54 @@ public sealed class HashedNGramFeatures : ITextFeatures
         return h;
     }
 }
+
+/// <summary>
+/// Features from a user command, kept running like a verifier (<see cref="JsonLineProcess"/>): one JSON line
+/// <c>{"prompt": …, "response": …}</c> in, one JSON line <c>{"features": [d numbers]}</c> back. A vector of norm above 1 is
+/// scaled to norm 1; a reply of another length, with a non-finite entry or that is not JSON stops the run.
+/// </summary>
+public sealed class CommandFeatures : ITextFeatures, IDisposable
+{
+    private readonly JsonLineProcess _process;
+
+    /// <summary>Creates the client for d = <paramref name="dimension"/>.</summary>
+    public CommandFeatures(string command, int dimension, TimeSpan timeout, int retries)
+    {
+        if (dimension < 1 || dimension > 1 << 20) throw new Experiments.InputException($"feature dimension must be in 1..{1 << 20}, got {dimension}");
+        Dimension = dimension;
+        _process = new JsonLineProcess("feature command", command, timeout, retries);
+    }
+
+    /// <inheritdoc />
+    public int Dimension { get; }
+    /// <inheritdoc />
+    public string Description => $"command(d={Dimension}): {_process.Command}";
+
+    /// <inheritdoc />
+    public void Compute(string prompt, string response, Span<double> features)
+    {
+        string request = System.Text.Json.JsonSerializer.Serialize(new Dictionary<string, string> { ["prompt"] = prompt, ["response"] = response });
+        int d = Dimension;
+        var buffer = new double[d];
+        _process.Call(request, reply =>
+        {
+            using var doc = System.Text.Json.JsonDocument.Parse(reply);
+            if (doc.RootElement.ValueKind != System.Text.Json.JsonValueKind.Object || !doc.RootElement.TryGetProperty("features", out var f)
+                || f.ValueKind != System.Text.Json.JsonValueKind.Array || f.GetArrayLength() != d) return (bool?)null;
+            int i = 0;
+            foreach (var e in f.EnumerateArray())
+            {
+                if (e.ValueKind != System.Text.Json.JsonValueKind.Number || !e.TryGetDouble(out double x) || !double.IsFinite(x)) return null;
+                buffer[i++] = x;
+            }
+            return true;
+        }, $"{{\"features\": [{d} numbers]}}");
+        double norm = 0;
+        foreach (var x in buffer) norm += x * x;
+        double s = norm > 1 ? 1 / Math.Sqrt(norm) : 1;
+        for (int i = 0; i < d; i++) features[i] = buffer[i] * s;
+    }
+
+    /// <inheritdoc />
+    public void Dispose() => _process.Dispose();
+}

@@ -30,7 +30,7 @@ public static class TextRunner
 
     /// <summary>Parameter keys a text run accepts.</summary>
     public static IReadOnlyList<string> Keys { get; } =
-        ["model", "verifier", "eval-verifier", "beta", "dim", "hash-n", "features", "max-tokens", "eval-samples", "verifier-timeout", "verifier-retries", "pass-threshold"];
+        ["model", "verifier", "eval-verifier", "beta", "dim", "hash-n", "features", "feature-command", "max-tokens", "eval-samples", "verifier-timeout", "verifier-retries", "pass-threshold"];
 
     /// <summary>Whether <paramref name="request"/> is a text run.</summary>
     public static bool Handles(RunRequest request) => request.Instance.StartsWith(Prefix, StringComparison.Ordinal);
@@ -64,8 +64,12 @@ public static class TextRunner
         {
             "hashed" => new HashedNGramFeatures(dim, hashN),
             "embeddings" => model is GgufModel g ? new EmbeddingFeatures(g) : throw new InputException("features=embeddings needs a GGUF model (--model file.gguf)"),
-            _ => throw new InputException($"unknown features '{featureKind}' (known: hashed, embeddings)"),
+            "command" => new CommandFeatures(p.GetValueOrDefault("feature-command") ?? throw new InputException("features=command needs --param feature-command=\"COMMAND\""),
+                dim, timeout, retries),
+            _ => throw new InputException($"unknown features '{featureKind}' (known: hashed, embeddings, command)"),
         };
+        if (featureKind != "command" && p.ContainsKey("feature-command")) throw new InputException("feature-command needs --param features=command");
+        using var featureProcess = features as IDisposable;
         string? command = p.GetValueOrDefault("verifier");
         string? evalCommand = p.GetValueOrDefault("eval-verifier");
         if (command is null && task.BuiltinChecker is null)

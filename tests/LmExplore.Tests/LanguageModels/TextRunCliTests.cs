@@ -82,6 +82,23 @@ public class TextRunCliTests : IDisposable
     }
 
     [Fact]
+    public void FeatureCommand_GivesTheFeatures_AndGarbageStopsTheRun()
+    {
+        string script = _dir.Write("f.py", "import sys, json\nfor l in sys.stdin:\n    r = json.loads(l)['response']\n" +
+            "    n = max(1, len(r))\n    print(json.dumps({'features': [r.count(c) / n for c in 'abcdef']}), flush=True)\n");
+        var run = CliHarness.Invoke("run", "--task", "letters", "--algo", "passive", "--algo-param", "pairs=5", "--seed", "1",
+            "--feature-command", $"python3 '{script}'", "--param", "dim=6", "--param", "eval-samples=10",
+            "--param", "verifier-timeout=120", "--json").SingleJsonObject();
+        Assert.Equal(6, run.GetProperty("d").GetInt32());
+        Assert.Equal(10, run.GetProperty("T_data").GetInt64());
+        var bad = CliHarness.Invoke("run", "--task", "letters", "--algo", "passive", "--algo-param", "pairs=5", "--seed", "1",
+            "--feature-command", "echo '{\"features\": [1, 2]}'", "--param", "dim=6");
+        bad.AssertBadInput("a feature command of the wrong length");
+        Assert.Contains("feature command replied", bad.Stderr);
+        Assert.Contains("[6 numbers]", bad.Stderr);
+    }
+
+    [Fact]
     public void BadInput_IsOneLineAndExitTwo()
     {
         string prompts = _dir.Write("p.jsonl", "{\"prompt\": \"a\"}\n{\"prompt\": 3}\n");
