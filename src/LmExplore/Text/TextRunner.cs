@@ -145,6 +145,9 @@ public static class TextRunner
             ["pass_threshold"] = threshold,
             ["realizable"] = 0, // rewards are not exactly linear in the features: realizability is approximate
         };
+        // Exact where the model and reward allow it: π_ref's pass rate on letters with a character-level n-gram model.
+        if (task.Name == LettersTask.Name && task.PassThreshold >= 1 && model is NGramModel { Level: NGramLevel.Char } && command is null && maxTokens <= 16)
+            diagnostics["ref_pass_rate_exact"] = LettersTask.ExactReferencePassRate(task, model, maxTokens);
         return new RunResult(
             Instance: Prefix + task.Name, Algorithm: algorithm.Name, Seed: request.Seed, Beta: beta, D: features.Dimension,
             Status: output.Status == RunStatus.Ok ? "ok" : "budget_exhausted",

@@ -146,6 +146,44 @@ public static class LettersTask
         return (double)ok / response.Length;
     }
 
+    /// <summary>
+    /// The exact pass rate of π_ref: Σ_x ρ(x)·P(the response is non-empty and every token of it is an allowed letter), by
+    /// enumerating the prefixes made of allowed tokens (at most 2 + 4 + … + 2^H of them per prompt) and summing the mass
+    /// that ends there (EOS) or reaches the token limit. Exact for a model whose tokens are single characters (the
+    /// built-in char n-gram): a response passes exactly when all its tokens are allowed letters.
+    /// </summary>
+    public static double ExactReferencePassRate(TextTask task, LanguageModels.ILanguageModel model, int maxTokens)
+    {
+        double total = 0;
+        var lp = new double[model.VocabSize];
+        foreach (var prompt in task.Prompts)
+        {
+            string allowedText = prompt.Text[..Math.Max(0, prompt.Text.IndexOf('>'))];
+            var allowed = Enumerable.Range(0, model.VocabSize)
+                .Where(t => t != model.Eos && model.Decode([t]) is { Length: > 0 } s && s.All(allowedText.Contains)).ToArray();
+            double pass = 0;
+            var frontier = new List<(List<int> Context, double LogMass)> { (model.Encode(prompt.Text).ToList(), 0) };
+            for (int h = 0; h < maxTokens && frontier.Count > 0; h++)
+            {
+                var next = new List<(List<int>, double)>();
+                foreach (var (context, logMass) in frontier)
+                {
+                    model.NextTokenLogProbs(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(context), lp);
+                    if (h > 0) pass += Math.Exp(logMass + lp[model.Eos]);
+                    foreach (int t in allowed)
+                    {
+                        var extended = new List<int>(context) { t };
+                        if (h == maxTokens - 1) pass += Math.Exp(logMass + lp[t]); // cut at the limit, all allowed
+                        else next.Add((extended, logMass + lp[t]));
+                    }
+                }
+                frontier = next;
+            }
+            total += prompt.Weight * pass;
+        }
+        return total;
+    }
+
     /// <summary>The generated training corpus: lines prompt + response, responses of 3–6 uniform letters.</summary>
     public static IEnumerable<string> Corpus(ulong seed, int lines)
     {
