@@ -89,8 +89,12 @@ public sealed class E6TextTask : IExperiment
             foreach (var p in points)
                 rows.Add([algo, Table.Fmt(p.Budget), Table.Fmt(p.TData), Table.Fmt(p.TComp), Table.Fmt(p.Pass), $"{Table.Fmt(p.PassLo)}–{Table.Fmt(p.PassHi)}", Table.Fmt(p.RefPass), p.Runs.ToString(CultureInfo.InvariantCulture)]);
 
-        double refPass = Stats.Median(records.Select(r => r.Result.Diagnostics.GetValueOrDefault("ref_pass_rate", double.NaN)).Where(double.IsFinite));
-        findings.Add(new Finding("π_ref pass rate (median over all runs' evaluations)", refPass, Table.Fmt(refPass), "informational: the base model covers good answers poorly", null));
+        // π_ref's pass rate: exact (every run computes the same value) where the runs report it, else the median Monte Carlo estimate.
+        var exactRef = records.Select(r => r.Result.Diagnostics.GetValueOrDefault("ref_pass_rate_exact", double.NaN)).Where(double.IsFinite).ToList();
+        double refPass = exactRef.Count > 0 ? Stats.Median(exactRef)
+            : Stats.Median(records.Select(r => r.Result.Diagnostics.GetValueOrDefault("ref_pass_rate", double.NaN)).Where(double.IsFinite));
+        findings.Add(new Finding(exactRef.Count > 0 ? "π_ref pass rate (exact)" : "π_ref pass rate (median Monte Carlo estimate)", refPass, Table.Fmt(refPass),
+            "informational: the base model covers good answers poorly", null));
 
         double evalDraws = Stats.Median(records.Select(r => r.Result.Diagnostics.GetValueOrDefault("eval_samples", double.NaN)).Where(double.IsFinite));
         var summary = new List<IReadOnlyList<string>>();
