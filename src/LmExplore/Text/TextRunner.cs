@@ -30,7 +30,7 @@ public static class TextRunner
 
     /// <summary>Parameter keys a text run accepts.</summary>
     public static IReadOnlyList<string> Keys { get; } =
-        ["model", "verifier", "eval-verifier", "beta", "dim", "hash-n", "features", "feature-command", "max-tokens", "eval-samples", "verifier-timeout", "verifier-retries", "pass-threshold"];
+        ["model", "verifier", "eval-verifier", "beta", "dim", "hash-n", "features", "feature-command", "max-tokens", "eval-samples", "verifier-timeout", "verifier-retries", "pass-threshold", "reward"];
 
     /// <summary>Whether <paramref name="request"/> is a text run.</summary>
     public static bool Handles(RunRequest request) => request.Instance.StartsWith(Prefix, StringComparison.Ordinal);
@@ -53,7 +53,9 @@ public static class TextRunner
         int retries = (int)Real(p, "verifier-retries", CommandVerifier.DefaultRetries, 0, 100);
         if (request.BudgetComp is < 0 || request.BudgetData is < 0 || request.BudgetTokens is < 0) throw new InputException("budgets must be ≥ 0");
 
-        var task = TextTask.Resolve(request.Instance[Prefix.Length..], threshold);
+        string rewardKind = p.GetValueOrDefault("reward") ?? "fraction";
+        if (rewardKind is not ("fraction" or "binary")) throw new InputException($"text-task parameter reward={rewardKind}: expected fraction or binary");
+        var task = TextTask.Resolve(request.Instance[Prefix.Length..], threshold, rewardKind == "binary");
         var algorithm = request.Algorithm.Trim().ToLowerInvariant() == BestOfN.AlgorithmName
             ? new BestOfN(request.AlgoParams)
             : AlgorithmCatalog.Create(request.Algorithm, request.AlgoParams);

@@ -42,9 +42,10 @@ public sealed class TextTask
     public static IReadOnlyList<string> BuiltIn { get; } = [LettersTask.Name];
 
     /// <summary>A built-in task by name, or the prompts of a JSON-lines file.</summary>
-    public static TextTask Resolve(string spec, double passThreshold)
+    public static TextTask Resolve(string spec, double passThreshold, bool binaryReward = false)
     {
-        if (string.Equals(spec, LettersTask.Name, StringComparison.OrdinalIgnoreCase)) return LettersTask.Create(passThreshold);
+        if (string.Equals(spec, LettersTask.Name, StringComparison.OrdinalIgnoreCase)) return LettersTask.Create(passThreshold, binaryReward);
+        if (binaryReward) throw new InputException("reward=binary applies to the built-in task letters only (a verifier command decides its own rewards)");
         if (!spec.Contains('.') && !spec.Contains('/') && !File.Exists(spec))
             throw new InputException($"unknown task '{spec}' (built-in: {string.Join(", ", BuiltIn)}; or a prompts file .jsonl)");
         return new TextTask(Path.GetFileName(spec), ReadPrompts(spec), passThreshold, null, null);
@@ -97,7 +98,8 @@ public sealed class TextTask
 /// <summary>
 /// The built-in task <c>letters</c> (constrained strings). Alphabet a–f; each of the 15 prompts names two allowed
 /// letters, e.g. <c>"ad&gt;"</c>; a response is a string of letters. Reward = the fraction of the response's characters
-/// that are allowed (0 for an empty response); a response passes when every character is allowed (reward 1).
+/// that are allowed (0 for an empty response); a response passes when every character is allowed (reward 1). With
+/// <c>reward=binary</c> the checker returns only pass (1) or fail (0).
 /// The base model is a character 3-gram trained on a generated corpus of 4000 lines <c>prompt + response</c> whose
 /// responses are 3–6 letters drawn uniformly from a–f — a correct answer only by chance, (1/3)^length — so π_ref passes
 /// ≈ 1.4 % of the time and good answers are covered poorly: exploration matters. The reward is linear in the default
@@ -130,10 +132,13 @@ public static class LettersTask
         return list.ToArray();
     }
 
-    /// <summary>The task.</summary>
-    public static TextTask Create(double passThreshold) => new(Name,
+    /// <summary>The task; with <paramref name="binaryReward"/> the checker returns 1 for a passing response and 0 otherwise
+    /// (pass/fail, as RLVR verifiers do) instead of the fraction of allowed letters.</summary>
+    public static TextTask Create(double passThreshold, bool binaryReward = false) => new(Name,
         PromptTexts.Select(p => new TextPrompt(p, 1.0 / PromptTexts.Count)).ToList(), passThreshold,
-        () => new FunctionVerifier("builtin:letters", Reward), () => Model.Value);
+        binaryReward ? () => new FunctionVerifier("builtin:letters-binary", (x, y) => Reward(x, y) >= 1 ? 1 : 0)
+                     : () => new FunctionVerifier("builtin:letters", Reward),
+        () => Model.Value);
 
     /// <summary>The fraction of the response's characters that the prompt allows (the letters before '&gt;'); 0 if empty.</summary>
     public static double Reward(string prompt, string response)

@@ -16,6 +16,18 @@ public class LettersTaskTests
         Assert.Equal(15, LettersTask.PromptTexts.Count);
     }
 
+    [Fact]
+    public void BinaryReward_IsPassOrFail()
+    {
+        using var checker = LettersTask.Create(1, binaryReward: true).BuiltinChecker!();
+        Assert.Equal(1.0, checker.Score("ad>", "adda"));
+        Assert.Equal(0.0, checker.Score("ad>", "adb"));
+        Assert.Equal(0.0, checker.Score("ad>", ""));
+        Assert.Equal(3, checker.Answered);
+        var e = Assert.Throws<LmExplore.Experiments.InputException>(() => TextTask.Resolve("prompts.jsonl", 1, binaryReward: true));
+        Assert.Contains("letters only", e.Message);
+    }
+
     /// <summary>The exact π_ref pass rate (enumeration of all-allowed prefixes) agrees with a Monte Carlo estimate.</summary>
     [Fact]
     public void ExactReferencePassRate_AgreesWithSampling()

@@ -114,6 +114,7 @@ public class TextRunCliTests : IDisposable
             (["run", "--task", good, "--algo", "passive", "--seed", "1"], "has no built-in model: give --model"),
             (["run", "--task", "letters", "--algo", "passive", "--seed", "1", "--param", "colour=red"], "unknown text-task parameter 'colour'"),
             (["run", "--task", "letters", "--algo", "passive", "--seed", "1", "--param", "beta=-1"], "beta=-1"),
+            (["run", "--task", "letters", "--algo", "passive", "--seed", "1", "--param", "reward=partial"], "expected fraction or binary"),
             (["run", "--task", "letters", "--algo", "bestofm", "--seed", "1"], "unknown algorithm 'bestofm'"),
             (["run", "--task", "letters", "--algo", "passive", "--seed", "1", "--verifier", "echo nonsense", "--algo-param", "pairs=2"], "not a JSON line"),
             (["lm", "train", "--corpus", Path.Combine(_dir.Path, "none.txt"), "--out", Path.Combine(_dir.Path, "m.json")], "file not found"),
