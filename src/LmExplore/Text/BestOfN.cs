@@ -71,9 +71,13 @@ public sealed class BestOfN : IAlgorithm
     }
 }
 
-/// <summary>The answers best-of-N chose; a prompt it never reached (budget) is answered by one π_ref sample.</summary>
+/// <summary>The answers best-of-N chose; a prompt it never reached (budget) is answered by one π_ref sample. Its pass rate is
+/// computed exactly by the text runner (one uncharged verifier call per prompt) when every prompt has an answer.</summary>
 public sealed class BestOfNPolicy(Response?[] answers) : IOutputPolicy
 {
+    /// <summary>The chosen answer per prompt index (null: never reached).</summary>
+    public IReadOnlyList<Response?> Answers => answers;
+
     /// <inheritdoc />
     public SamplerDraw Sample(ILearnerEnvironment environment, Prompt prompt, Rng rng) =>
         answers[prompt.Index] is Response y ? new SamplerDraw(y, false, 0) : new SamplerDraw(environment.Sample(prompt, rng), false, 1);

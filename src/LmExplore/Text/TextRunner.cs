@@ -127,6 +127,27 @@ public static class TextRunner
         var (lo, hi) = Wilson(pass, evalSamples);
         var (refLo, refHi) = Wilson(refPass, evalSamples);
         double meanReward = evalSamples > 0 ? rewardSum / evalSamples : double.NaN;
+        // Best-of-N's output is one fixed answer per prompt: its pass rate is exact, Σ_x ρ(x)·1[r(x, answer_x) passes],
+        // from one uncharged verifier call per prompt (exact given the verifier's replies).
+        bool exactOutput = false;
+        if (evalSamples > 0 && output.Policy is BestOfNPolicy bestOfN && bestOfN.Answers.All(a => a is not null))
+        {
+            double exactPass = 0, exactReward = 0;
+            try
+            {
+                for (int i = 0; i < bestOfN.Answers.Count; i++)
+                {
+                    double r = evalEnv.Query(bestOfN.Answers[i]!.Value);
+                    exactReward += task.Prompts[i].Weight * r;
+                    if (r >= threshold - 1e-12) exactPass += task.Prompts[i].Weight;
+                }
+            }
+            catch (VerifierException e)
+            {
+                throw new InputException("evaluation: " + e.Message);
+            }
+            (passRate, lo, hi, meanReward, exactOutput) = (exactPass, exactPass, exactPass, exactReward, true);
+        }
 
         var diagnostics = new Dictionary<string, double>(output.Diagnostics, StringComparer.Ordinal)
         {
@@ -156,7 +177,7 @@ public static class TextRunner
             TData: meter.TData, TComp: meter.TComp, TTokens: meter.TTokens,
             JOpt: double.NaN, JRef: double.NaN, JOut: double.NaN, Suboptimality: double.NaN,
             SuboptimalityCiLow: null, SuboptimalityCiHigh: null, SuboptimalityTarget: double.NaN,
-            ExpectedRewardOut: meanReward, Epsilon: algorithm.Target.Epsilon, ReachedEpsilon: false, Evaluation: "monte_carlo",
+            ExpectedRewardOut: meanReward, Epsilon: algorithm.Target.Epsilon, ReachedEpsilon: false, Evaluation: exactOutput ? "exact" : "monte_carlo",
             OutputSampleCost: evalSamples > 0 ? (double)outputCalls / evalSamples : double.NaN,
             CCov: double.NaN, CCond: null, WallSeconds: clock.Elapsed.TotalSeconds, Diagnostics: diagnostics);
     }

@@ -40,6 +40,13 @@ public class TextRunCliTests : IDisposable
         Assert.Equal(60, r.GetProperty("T_data").GetInt64());
         Assert.Equal(60, r.GetProperty("T_comp").GetInt64());
         Assert.Equal(0, r.GetProperty("output_sample_cost").GetDouble());
+        // Its answers are fixed: the pass rate is exact (15 uncharged verifier calls, after the 30 + 30 Monte Carlo ones).
+        Assert.Equal("exact", r.GetProperty("evaluation").GetString());
+        var d = r.GetProperty("diagnostics");
+        Assert.Equal(d.GetProperty("pass_rate_ci_low").GetDouble(), d.GetProperty("pass_rate").GetDouble());
+        Assert.Equal(75, d.GetProperty("verifier_calls_eval").GetDouble());
+        double passing = d.GetProperty("pass_rate").GetDouble() * 15;
+        Assert.Equal(Math.Round(passing), passing, 9); // a whole number of the 15 prompts
     }
 
     [Fact]
