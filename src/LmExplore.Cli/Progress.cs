@@ -10,9 +10,17 @@ namespace LmExplore.Cli;
 internal static class ProgressDisplay
 {
     /// <summary>Runs <paramref name="work"/>, showing its fractional progress (0…1) when <paramref name="show"/> is true.</summary>
-    public static T Run<T>(bool show, string label, Func<IProgress<double>?, T> work)
+    /// <paramref name="lines"/> (when the bar is not shown): plain <see cref="FractionLines"/> on stderr instead, for logs.
+    public static T Run<T>(bool show, string label, Func<IProgress<double>?, T> work, bool lines = false)
     {
-        if (!show) return work(null);
+        if (!show)
+        {
+            if (!lines) return work(null);
+            var log = new FractionLines(CliSupport.Error, label, CliSupport.Current.ProgressInterval);
+            var value = work(log);
+            log.Finish();
+            return value;
+        }
         var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
         T result = default!;
         console.Progress()
@@ -88,5 +96,41 @@ internal sealed class ProgressLines(TextWriter writer, string label, int total, 
         if (s < 3600) return $"{s / 60}m{s % 60:00}s";
         long m = (s + 59) / 60;
         return $"{m / 60}h{m % 60:00}m";
+    }
+}
+
+/// <summary>
+/// Progress of one long job (a <c>run</c>) for logs: <c>LABEL: 42%, ETA 1m05s</c> at most once per interval, and a last
+/// <c>LABEL: 100%, done in …</c> when any line was printed. The fraction is the algorithm's own estimate of its progress
+/// (phases, rounds); the ETA extrapolates it linearly. Jobs shorter than the interval print nothing.
+/// </summary>
+internal sealed class FractionLines(TextWriter writer, string label, TimeSpan interval) : IProgress<double>
+{
+    private readonly Stopwatch _clock = Stopwatch.StartNew();
+    private readonly Lock _gate = new();
+    private TimeSpan _lastLine;
+    private bool _printed;
+
+    /// <inheritdoc/>
+    public void Report(double fraction)
+    {
+        if (!double.IsFinite(fraction)) return;
+        fraction = Math.Clamp(fraction, 0, 1);
+        lock (_gate)
+        {
+            var now = _clock.Elapsed;
+            if (now - _lastLine < interval || now < interval || fraction <= 0 || fraction >= 1) return;
+            _lastLine = now;
+            _printed = true;
+            var eta = TimeSpan.FromSeconds(now.TotalSeconds * (1 - fraction) / fraction);
+            writer.WriteLine($"{label}: {(int)Math.Floor(100 * fraction)}%, ETA {ProgressLines.Duration(eta)}");
+        }
+    }
+
+    /// <summary>Closes the log with a last line, if any was printed.</summary>
+    public void Finish()
+    {
+        lock (_gate)
+            if (_printed) writer.WriteLine($"{label}: 100%, done in {ProgressLines.Duration(_clock.Elapsed)}");
     }
 }

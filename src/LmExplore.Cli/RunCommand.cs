@@ -69,10 +69,11 @@ internal static class RunCommand
             if (drawPath is not null) CheckAppendable(drawPath, "--output-samples-file");
 
             RunOutcome? outcome = null;
-            var result = ProgressDisplay.Run(context.Interactive && !asJson, $"{request.Algorithm} on {request.Instance}",
+            var result = ProgressDisplay.Run(context.Interactive && !asJson, $"run {request.Algorithm} on {request.Instance}",
                 progress => drawCount is null
                     ? context.Run(request, progress, context.Cancellation)
-                    : (outcome = Runner.Execute(request, progress, context.Cancellation)).Result);
+                    : (outcome = Runner.Execute(request, progress, context.Cancellation)).Result,
+                lines: !context.Interactive && !asJson);
             // A run that returned after Ctrl-C may be partial: report nothing rather than a misleading result.
             context.Cancellation.ThrowIfCancellationRequested();
             if (outcome is not null)

@@ -46,30 +46,42 @@ internal sealed class SampleLog
     public double CoverageEstimate(ILearnerEnvironment environment, ReadOnlySpan<double> theta)
     {
         if (_uniform.Count == 0 && _kept.Count == 0) return 1;
-        var thetaCopy = theta.ToArray();
         double beta = environment.Beta;
-        var byPrompt = new Dictionary<int, (LogMath.Accumulator Sum, int Count)>();
-        foreach (var y in _uniform)
+        // Per-prompt log-sums of e^{s} over the uniform records, indexed by prompt (indices are small and dense); each
+        // record's score is computed once. Called every round by the proper methods, so this is kept allocation-light.
+        int prompts = 0;
+        foreach (var y in _uniform) prompts = Math.Max(prompts, y.PromptIndex + 1);
+        foreach (var y in _kept) prompts = Math.Max(prompts, y.PromptIndex + 1);
+        if (_sums.Length < prompts) { _sums = new LogMath.Accumulator[prompts]; _counts = new int[prompts]; }
+        Array.Clear(_sums, 0, prompts);
+        Array.Clear(_counts, 0, prompts);
+        if (_scores.Length < _uniform.Count) _scores = new double[Capacity];
+        for (int i = 0; i < _uniform.Count; i++)
         {
-            byPrompt.TryGetValue(y.PromptIndex, out var entry);
-            entry.Sum.Add(Score(environment, y, thetaCopy, beta));
-            entry.Count++;
-            byPrompt[y.PromptIndex] = entry;
+            var y = _uniform[i];
+            double sy = Score(environment, y, theta, beta);
+            _scores[i] = sy;
+            _sums[y.PromptIndex].Add(sy);
+            _counts[y.PromptIndex]++;
         }
         double logW = Math.Log(_stride);
-        double LogRatio(Response y)
-        {
-            double s = Score(environment, y, thetaCopy, beta);
-            byPrompt.TryGetValue(y.PromptIndex, out var e);
-            double logSum = e.Count == 0 ? double.NegativeInfinity : logW + e.Sum.Value;
-            // Z_x ≥ π_ref(y)·e^{s(y)}: the ratio can never exceed 1/π_ref(y), which the oracle returned with y.
-            return Math.Min(s + Math.Log(_stride * (double)e.Count + 1) - LogMath.LogAddExp(logSum, s), -y.LogRefProb);
-        }
         double best = 0;
-        foreach (var y in _uniform) best = Math.Max(best, LogRatio(y));
-        foreach (var y in _kept) best = Math.Max(best, LogRatio(y));
+        for (int i = 0; i < _uniform.Count; i++) best = Math.Max(best, LogRatio(_uniform[i], _scores[i]));
+        foreach (var y in _kept) best = Math.Max(best, LogRatio(y, Score(environment, y, theta, beta)));
         return Math.Exp(Math.Min(best, 700));
+
+        double LogRatio(Response y, double s)
+        {
+            int count = _counts[y.PromptIndex];
+            double logSum = count == 0 ? double.NegativeInfinity : logW + _sums[y.PromptIndex].Value;
+            // Z_x ≥ π_ref(y)·e^{s(y)}: the ratio can never exceed 1/π_ref(y), which the oracle returned with y.
+            return Math.Min(s + Math.Log(_stride * (double)count + 1) - LogMath.LogAddExp(logSum, s), -y.LogRefProb);
+        }
     }
+
+    private LogMath.Accumulator[] _sums = [];
+    private int[] _counts = [];
+    private double[] _scores = [];
 
     private static double Score(ILearnerEnvironment environment, Response y, ReadOnlySpan<double> theta, double beta) =>
         System.Numerics.Tensors.TensorPrimitives.Dot(environment.Features(y), theta) / beta;
@@ -92,5 +104,11 @@ internal sealed class RecordingEnvironment(ILearnerEnvironment inner, SampleLog 
         var y = inner.Sample(prompt, rng);
         log.Add(y);
         return y;
+    }
+
+    public void SampleMany(Prompt prompt, Rng rng, Span<Response> destination)
+    {
+        inner.SampleMany(prompt, rng, destination);
+        foreach (var y in destination) log.Add(y);
     }
 }

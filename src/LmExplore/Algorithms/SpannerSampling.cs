@@ -151,6 +151,7 @@ public sealed class SpannerSampling : IAlgorithm
         var ridge = new RidgeRegression(d, s.Lambda);      // least squares on D
         var theta = new double[d];
         var v = new double[d];
+        var scan = new SpannerPairScan(d);
         var phi2 = new double[d];
         var phase1Rng = rng.Split("phase1");
         var phase2Rng = rng.Split("phase2");
@@ -170,29 +171,29 @@ public sealed class SpannerSampling : IAlgorithm
                 cancellationToken.ThrowIfCancellationRequested();
                 var x = env.DrawPrompt(phase1Rng);
                 bool informative = false;
-                for (long k = 0; k < s.CandidatePairs; k++)
+                // Candidate pairs until one is informative (scan.Scan draws them in blocks and tests a block at once).
+                for (long k = 0; k < s.CandidatePairs;)
                 {
                     // Phase 1 ran out of its compute share before the anytime test passed: the budget, not the test,
                     // ended the spanner, so the run reports budget_exhausted (it still explores with what is left).
-                    if (meter.TComp + 2 > phase1ComputeEnd) { phase1Stop = 3; status = RunStatus.BudgetExhausted; goto phase2; }
-                    if ((phase1Pairs & 0xFFFF) == 0xFFFF) cancellationToken.ThrowIfCancellationRequested();
-                    var y1 = env.Sample(x, phase1Rng);
-                    var y2 = env.Sample(x, phase1Rng);
-                    phase1Pairs++;
-                    Difference(env.Features(y1), env.Features(y2), v);
-                    double normSquared = sigma.NormSquared(v);
-                    if (normSquared <= nuSquared) continue;            // covered: no reward query
-                    if (!(normSquared <= MaxSpannerNormSquared))
+                    long affordable = Math.Min(phase1ComputeEnd - meter.TComp, meter.RemainingComp) / 2;
+                    if (affordable < 1) { phase1Stop = 3; status = RunStatus.BudgetExhausted; goto phase2; }
+                    cancellationToken.ThrowIfCancellationRequested();
+                    var found = scan.Scan(env, x, phase1Rng, sigma, nuSquared, Math.Min(Math.Min(s.CandidatePairs - k, affordable), 1L << 16));
+                    k += found.PairsTried;
+                    phase1Pairs += found.PairsTried;
+                    if (!found.Informative) continue;                  // all covered: no reward query
+                    if (!(found.NormSquared <= MaxSpannerNormSquared))
                         throw new Experiments.InputException(
-                            $"spanner: a relative feature has ‖v‖²_Σ⁻¹ = {normSquared:0.###E+0} (λ = {s.Lambda:R}), beyond what Σ⁻¹ can " +
+                            $"spanner: a relative feature has ‖v‖²_Σ⁻¹ = {found.NormSquared:0.###E+0} (λ = {s.Lambda:R}), beyond what Σ⁻¹ can " +
                             $"resolve in double precision ({MaxSpannerNormSquared:0E+0}): rescale the features or raise --algo-param lambda");
                     if (meter.RemainingData < 2) { status = RunStatus.BudgetExhausted; goto output; }
-                    double r1 = env.Query(y1);
-                    double r2 = env.Query(y2);
-                    ridge.Add(v, r1 - r2);
-                    sigma.Add(v);
-                    log.Keep(y1);
-                    log.Keep(y2);
+                    double r1 = env.Query(found.Y1);
+                    double r2 = env.Query(found.Y2);
+                    ridge.Add(scan.FoundFeature, r1 - r2);
+                    sigma.Add(scan.FoundFeature);
+                    log.Keep(found.Y1);
+                    log.Keep(found.Y2);
                     spannerSize++;
                     informative = true;
                     break;

@@ -75,7 +75,8 @@ public static class DnfFamily
         double c = SolveScale(logProbs, satisfied, beta, ccov);
         var theta = new double[m];
         Array.Fill(theta, c);
-        var prompt = new EnumerablePrompt(1.0, logProbs, features, m, theta);
+        // Enumerating Y = {0,1}ⁿ visits every assignment, not every pattern: charge 2ⁿ.
+        var prompt = new EnumerablePrompt(1.0, logProbs, features, m, theta) { EnumerationCost = 1L << n };
         string noisePart = noise.Kind == NoiseKind.Gaussian ? $"noise=gaussian,sigma={FamilyParameters.Fmt(noise.Sigma)}" : $"noise={noise.Name}";
         string name = $"dnf(n={n},k={k},m={m},construction={construction},ccov={FamilyParameters.Fmt(ccov)},beta={FamilyParameters.Fmt(beta)},{noisePart},seed={seed})";
         return new EnumerableInstance(name, beta, theta, noise, [prompt]);

@@ -42,6 +42,16 @@ public sealed class EnumerablePrompt
     public double[] Rewards { get; }
     /// <summary>Optional response texts (null entries allowed).</summary>
     public string?[]? Texts { get; }
+    /// <summary>What enumerating Y(x) costs in sampling-oracle calls: |Y(x)| unless the responses stand for classes of
+    /// equivalent underlying responses (the <c>dnf</c> family collapses the 2ⁿ assignments to their distinct feature
+    /// patterns, but enumerating Y = {0,1}ⁿ still visits all 2ⁿ). At least <see cref="ResponseCount"/>.</summary>
+    public long EnumerationCost
+    {
+        get => _enumerationCost ?? ResponseCount;
+        init => _enumerationCost = value >= ResponseCount ? value
+            : throw new ArgumentOutOfRangeException(nameof(value), $"enumeration cost {value} is below the {ResponseCount} responses");
+    }
+    private readonly long? _enumerationCost;
     /// <summary>Alias table for y ~ π_ref(·|x).</summary>
     public AliasTable RefSampler { get; }
     /// <summary>All features, row-major N × d.</summary>

@@ -66,13 +66,19 @@ public sealed class AliasTable
         // Without rejection the columns whose preimage has one extra 32-bit value would be favoured by up to n/2^32
         // (2·10⁻⁴ relative at n = 10⁶). Rejection happens with probability < n/2^32.
         if ((uint)m < n) m = RejectColumn(rng, m, n);
-        ref readonly Entry e = ref table[(int)(m >> 32)];
+        int column = (int)(m >> 32);
+        ref readonly Entry e = ref table[column];
         double u = (bits & 0xFFFFFFFFUL) * TwoPowMinus32;
         double p = e.Prob;
-        if (u + TwoPowMinus32 <= p) return (int)(m >> 32);
-        if (u >= p) return e.Alias;
-        return u + rng.NextDouble() * TwoPowMinus32 < p ? (int)(m >> 32) : e.Alias;
+        // The coin is a coin flip for the branch predictor: decide it with a conditional move, and branch only on the
+        // rare (< 2^-32) case where the 32-bit coin cannot decide. Non-short-circuit '&' keeps that one branch predictable.
+        if ((u + TwoPowMinus32 > p) & (u < p)) return Refine(rng, u, p, column, e.Alias);
+        return u < p ? column : e.Alias;
     }
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private static int Refine(Rng rng, double u, double p, int column, int alias) =>
+        u + rng.NextDouble() * TwoPowMinus32 < p ? column : alias;
 
     // Lemire's rejection step: redraw the 32-bit column word while the low half of the product falls below 2^32 mod n.
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]

@@ -50,12 +50,27 @@ public sealed class EnumerableEnvironment : ILearnerEnvironment
     }
 
     /// <inheritdoc />
+    public void SampleMany(Prompt prompt, Rng rng, Span<Response> destination)
+    {
+        Check(prompt);
+        Meter.ChargeComp(destination.Length);
+        int x = prompt.Index;
+        var sampler = _refSamplers[x];
+        var logRef = _logRef[x];
+        for (int i = 0; i < destination.Length; i++)
+        {
+            int y = sampler.Sample(rng);
+            destination[i] = new Response(x, y, _issuer, logRef[y]);
+        }
+    }
+
+    /// <inheritdoc />
     public Response[] Enumerate(Prompt prompt)
     {
         Check(prompt);
         int x = prompt.Index;
         var logRef = _logRef[x];
-        Meter.ChargeComp(logRef.Length);
+        Meter.ChargeComp(_instance.Prompts[x].EnumerationCost);
         var all = new Response[logRef.Length];
         for (int y = 0; y < all.Length; y++) all[y] = new Response(x, y, _issuer, logRef[y]);
         return all;

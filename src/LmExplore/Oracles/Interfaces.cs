@@ -26,6 +26,16 @@ public interface ILearnerEnvironment
     /// <summary>Draws y ~ π_ref(·|x) (one T_comp), returned with log π_ref(y|x).</summary>
     Response Sample(Prompt prompt, Rng rng);
 
+    /// <summary>Draws <c>destination.Length</c> responses y ~ π_ref(·|x) at once (one T_comp each, charged before any is
+    /// drawn: when the budget cannot pay them all, none is drawn and <see cref="BudgetExhaustedException"/> is thrown).
+    /// Same law and the same random stream as that many <see cref="Sample"/> calls; it exists so that hot loops pay the
+    /// interface, check and meter once per block instead of once per draw.</summary>
+    void SampleMany(Prompt prompt, Rng rng, Span<Response> destination)
+    {
+        if (destination.Length > Meter.RemainingComp) throw new BudgetExhaustedException(BudgetKind.Comp);
+        for (int i = 0; i < destination.Length; i++) destination[i] = Sample(prompt, rng);
+    }
+
     /// <summary>φ(x,y) of an issued response (free). The span stays valid, unchanged, for the environment's lifetime.</summary>
     ReadOnlySpan<double> Features(Response response);
 

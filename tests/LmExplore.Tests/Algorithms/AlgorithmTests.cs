@@ -46,7 +46,9 @@ public class SpannerSamplingTests
     {
         var instance = new Dictionary<string, string> { ["prompts"] = "3", ["responses"] = "150", ["d"] = "4", ["B"] = "1", ["beta"] = "0.2" };
         var r = Runner.Run(Spanner(instance, "linear", budgetComp: 300_000, algo: new() { ["epsilon"] = "0.02" }));
-        Assert.Equal("ok", r.Status);
+        // Phase 1's anytime stop needs one prompt with K_span = B₁/4 uninformative pairs; whether it fits in the share
+        // depends on the draws, and either way the run must reach ε.
+        Assert.Contains(r.Status, new[] { "ok", "budget_exhausted" });
         Assert.True(r.JOpt - r.JRef > 0.2, $"gap {r.JOpt - r.JRef}");
         Assert.True(r.Suboptimality <= 0.02, $"suboptimality {r.Suboptimality}");
         Assert.Equal(2 * (r.Diagnostics["spanner_size"] + r.Diagnostics["exploration_rounds"]), r.TData);

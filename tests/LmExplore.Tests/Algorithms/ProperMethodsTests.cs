@@ -92,6 +92,31 @@ public class ProperMethodsTests
     }
 
     [Fact]
+    public void XpoRegressionGradient_FromSufficientStatistics_EqualsThePairByPairGradient()
+    {
+        var rng = new Rng(13);
+        int d = 5;
+        var pairs = RandomPairs(rng, d, 40, signs: false);
+        var gram = new double[d * d];
+        var gramLabel = new double[d];
+        for (int i = 0; i < pairs.Count; i++)
+        {
+            var v = pairs.V(i);
+            for (int a = 0; a < d; a++)
+            {
+                for (int b = 0; b < d; b++) gram[a * d + b] += v[a] * v[b];
+                gramLabel[a] += pairs.Label(i) * v[a];
+            }
+        }
+        var theta = new[] { 0.2, -1.3, 0.5, 0.05, 0.8 };
+        var expected = new double[d];
+        var actual = new double[d];
+        PairLoss.Regression(pairs, theta, 0.07, expected);
+        Xpo.RegressionGradient(gram, gramLabel, theta, 0.07, actual);
+        for (int a = 0; a < d; a++) Assert.True(Math.Abs(expected[a] - actual[a]) <= 1e-9 * (1 + Math.Abs(expected[a])), $"coordinate {a}: {expected[a]} vs {actual[a]}");
+    }
+
+    [Fact]
     public void XpoOptimismGradient_MatchesFiniteDifferences_WithExactPolicyMeans()
     {
         var instance = TestInstances.Random(5, prompts: 3, responses: 15, d: 4, beta: 0.5, thetaNorm: 1, RefShape.Random);

@@ -30,6 +30,24 @@ public class ProgressLineTests
     }
 
     [Fact]
+    public void Run_WithStderrNotATerminal_PrintsPercentAndEta_AndNothingWithJson()
+    {
+        var args = new[] { "run", "--instance", "needle", "--param", "ccov=10", "responses=200", "--algo", "spanner", "--budget-comp", "20000", "--seed", "1" };
+        var r = CliHarness.Invoke(null, TimeSpan.Zero, args);
+        Assert.True(r.ExitCode == 0, r.Stderr);
+        var line = new Regex(@"^run spanner on needle: (\d+)%, (ETA (\d+[hms])+|done in \d+[hms].*)$");
+        Assert.NotEmpty(r.ErrorLines);
+        Assert.All(r.ErrorLines, l => Assert.Matches(line, l));
+        Assert.StartsWith("run spanner on needle: 100%, done in ", r.ErrorLines[^1]);
+        var percents = r.ErrorLines.Select(l => int.Parse(line.Match(l).Groups[1].Value)).ToList();
+        Assert.Equal(percents.Order(), percents);   // never goes backwards
+
+        var json = CliHarness.Invoke(null, TimeSpan.Zero, [.. args, "--json"]);
+        Assert.True(json.ExitCode == 0, json.Stderr);
+        Assert.Equal("", json.Stderr);
+    }
+
+    [Fact]
     public void ShortSweep_UnderTheInterval_PrintsNoProgressLine()
     {
         using var dir = CliHarness.TempDir();

@@ -32,8 +32,15 @@ internal static class Fakes
         }
         else
         {
+            // The other methods: spanner-like, except what E3 is about — optimistic XPO samples a policy whose coverage is
+            // 2ⁿ (dnf), OptimalDesign enumerates 2ⁿ responses, OnlineDPO's data grows like C_cov.
+            double n = r.InstanceParams.TryGetValue("n", out var ns) ? double.Parse(ns, CultureInfo.InvariantCulture) : 0;
+            double alpha = r.AlgoParams.TryGetValue("alpha", out var a) ? double.Parse(a, CultureInfo.InvariantCulture) : 0.1;
             long compNeed = (long)(40 * ccov * jitter);
             long dataNeed = 150 + rng.NextInt(40);
+            if (r.Algorithm == "xpo" && alpha >= 0.3) compNeed = (long)(240 * Math.Pow(2, n) * jitter);
+            if (r.Algorithm == "optimaldesign") { compNeed = (long)Math.Pow(2, n) + 1; dataNeed = 60; }
+            if (r.Algorithm == "onlinedpo") dataNeed = (long)(20 * ccov * jitter);
             tComp = Math.Min(compNeed, r.BudgetComp ?? long.MaxValue);
             tData = Math.Min(dataNeed, r.BudgetData ?? long.MaxValue);
             ok = tComp >= compNeed && tData >= dataNeed;

@@ -249,6 +249,7 @@ public class ReproduceTests
         int calls = 0;
         var again = Reproducer.Run(new ReproduceOptions(dir, Quick: true, Parallelism: 2), (r, ct) => { Interlocked.Increment(ref calls); return Fakes.Run(r, ct); });
         Assert.Equal(0, calls);
-        Assert.Equal(outcome.Experiments.Sum(o => o.Plan.Runs.Count), again.Experiments.Sum(o => o.Sweep.AlreadyDone));
+        Assert.Equal(outcome.Experiments.Sum(o => o.Plan.Runs.Count - o.Sweep.Skipped), again.Experiments.Sum(o => o.Sweep.AlreadyDone));
+        Assert.Equal(outcome.Experiments.Sum(o => o.Sweep.Skipped), again.Experiments.Sum(o => o.Sweep.Skipped));
     }
 }

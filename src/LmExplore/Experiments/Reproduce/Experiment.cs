@@ -28,14 +28,20 @@ public interface IExperiment
 public static class ExperimentRegistry
 {
     /// <summary>All experiments.</summary>
-    public static IReadOnlyList<IExperiment> All { get; } = [new E1SpannerScaling(), new E2ComputeLowerBound(), new E5PassiveVersusSpanner(), new E6TextTask()];
+    public static IReadOnlyList<IExperiment> All { get; } = [new E1SpannerScaling(), new E2ComputeLowerBound(), E3ProperBarrier.Dnf, E3ProperBarrier.Needle, new E5PassiveVersusSpanner(), new E6TextTask()];
 
-    /// <summary>Finds experiments by id (case-insensitive); unknown ids are bad input.</summary>
+    /// <summary>Finds experiments by id (case-insensitive); an id also selects its parts ("E3" selects E3-dnf and
+    /// E3-needle); unknown ids are bad input.</summary>
     public static IReadOnlyList<IExperiment> Select(IReadOnlyCollection<string>? ids)
     {
         if (ids is null || ids.Count == 0) return All;
-        return ids.Select(id => All.FirstOrDefault(e => string.Equals(e.Id, id, StringComparison.OrdinalIgnoreCase))
-            ?? throw new InputException($"unknown experiment '{id}' (known: {string.Join(", ", All.Select(e => e.Id))})")).ToList();
+        return ids.SelectMany(id =>
+        {
+            var exact = All.Where(e => string.Equals(e.Id, id, StringComparison.OrdinalIgnoreCase)).ToList();
+            var parts = exact.Count > 0 ? exact : All.Where(e => e.Id.StartsWith(id + "-", StringComparison.OrdinalIgnoreCase)).ToList();
+            return parts.Count > 0 ? parts
+                : throw new InputException($"unknown experiment '{id}' (known: {string.Join(", ", All.Select(e => e.Id))})");
+        }).Distinct().ToList();
     }
 }
 

@@ -21,7 +21,7 @@ public static class ReportHtml
         sb.Append("<h1>LmExplore — reproduced experiments</h1>\n");
         sb.Append($"<p>Foster, Mhammedi, Rohatgi, <i>Is a Good Foundation Necessary for Efficient RL? The Computational Role of the Base Model in Exploration</i> (COLT 2025). ");
         int resumed = outcomes.Sum(o => o.Sweep.AlreadyDone);
-        sb.Append($"Mode: <b>{(options.Quick ? "quick" : "full")}</b>; {outcomes.Sum(o => o.Plan.Runs.Count)} runs; wall time {wallSeconds:F0} s with {options.Parallelism} parallel runs; ");
+        sb.Append($"Mode: <b>{(options.Quick ? "quick" : "full")}</b>; {outcomes.Sum(o => o.Plan.Runs.Count - o.Sweep.Skipped)} runs{(outcomes.Sum(o => o.Sweep.Skipped) is int sk && sk > 0 ? $" ({sk} more skipped: their scans had stopped below them)" : "")}; wall time {wallSeconds:F0} s with {options.Parallelism} parallel runs; ");
         sb.Append($"sum of the runs' own times {outcomes.Sum(o => o.RunSeconds):F0} s");
         sb.Append(resumed > 0 ? $" ({resumed} runs were found finished in the output directory and not rerun, so the wall time covers only the rest). " : ". ");
         sb.Append("Every number below is measured by this invocation (or the sweep it resumed); the CSV files next to this report hold the data of every figure and table.</p>\n");
@@ -54,7 +54,7 @@ public static class ReportHtml
                 AppendTable(sb, table.Headers, table.Rows);
             }
             foreach (var note in o.Report.Notes) sb.Append($"<p class=\"note\">{Esc(note)}</p>\n");
-            sb.Append($"<p class=\"note\">{o.Plan.Runs.Count} runs ({o.Sweep.AlreadyDone} found finished, {o.Sweep.Completed} run now{(o.Sweep.Errors > 0 ? $", {o.Sweep.Errors} with status error" : "")}); ");
+            sb.Append($"<p class=\"note\">{o.Plan.Runs.Count - o.Sweep.Skipped} runs{(o.Sweep.Skipped > 0 ? $" ({o.Sweep.Skipped} of the grid skipped: each budget scan stops at the first budget where 90 % of seeds reach ε)" : "")} ({o.Sweep.AlreadyDone} found finished, {o.Sweep.Completed} run now{(o.Sweep.Errors > 0 ? $", {o.Sweep.Errors} with status error" : "")}); ");
             sb.Append($"wall {o.WallSeconds:F1} s, sum of run times {o.RunSeconds:F1} s; sweep config hash <code>{Esc(o.Plan.Hash[..16])}</code>. ");
             sb.Append($"Rerun with <code>lmexplore sweep --config {Esc(e.Id)}/sweep.json --out DIR</code>.</p>\n");
             sb.Append($"<details><summary>Sweep config (full parameters, seeds)</summary>\n<pre>{Esc(PrettyJson(o.Plan.Config.Json))}</pre>\n</details>\n");

@@ -132,7 +132,8 @@ public static class Reproducer
                 w.WriteString("id", o.Experiment.Id);
                 w.WriteString("claim", o.Experiment.Claim);
                 w.WriteString("config_hash", o.Plan.Hash);
-                w.WriteNumber("runs", o.Plan.Runs.Count);
+                w.WriteNumber("runs", o.Plan.Runs.Count - o.Sweep.Skipped);
+                w.WriteNumber("runs_skipped_by_scans", o.Sweep.Skipped);
                 w.WriteNumber("wall_seconds", Math.Round(o.WallSeconds, 3));
                 w.WriteStartArray("findings");
                 foreach (var f in o.Report.Findings)

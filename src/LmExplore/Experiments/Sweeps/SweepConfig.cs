@@ -43,6 +43,9 @@ public sealed record BudgetSpec(double Times, IReadOnlyList<string> Of)
 /// <param name="BudgetData">Data budget override.</param>
 /// <param name="BudgetTokens">Token budget override.</param>
 /// <param name="Index">Position in the config's list (for error paths).</param>
+/// <param name="Scan">A variable of <paramref name="Vars"/> scanned upward as a budget (see docs/EXPERIMENTS.md): its values
+/// run in increasing order, all seeds at once, and the scan stops at the first value at which ⌈(1 − scanDelta)·seeds⌉ runs
+/// reached ε; the larger values are skipped. Null: every run of the grid runs.</param>
 public sealed record SweepAlgorithm(
     string Name,
     string Label,
@@ -52,7 +55,8 @@ public sealed record SweepAlgorithm(
     Optional<BudgetSpec> BudgetComp,
     Optional<BudgetSpec> BudgetData,
     Optional<BudgetSpec> BudgetTokens,
-    int Index);
+    int Index,
+    string? Scan = null);
 
 /// <summary>A named list of values; a grid is the cartesian product of its axes.</summary>
 public sealed record GridAxis(string Name, IReadOnlyList<string> Values);
@@ -81,8 +85,12 @@ public sealed record SweepConfig(
     Optional<BudgetSpec> BudgetComp,
     Optional<BudgetSpec> BudgetData,
     Optional<BudgetSpec> BudgetTokens,
-    string Json)
+    string Json,
+    double ScanDelta = 0.1)
 {
+    /// <summary>Runs of a scan level that must reach ε for the scan to stop there: ⌈(1 − scanDelta)·seeds⌉.</summary>
+    public int ScanRequired => (int)Math.Ceiling((1 - ScanDelta) * Seeds.Count - 1e-9);
+
     /// <summary>The format tag.</summary>
     public const string Format = "lmexplore.sweep/v1";
 
@@ -110,7 +118,7 @@ public sealed record SweepConfig(
             var root = doc.RootElement;
             if (root.ValueKind != JsonValueKind.Object) throw new InputException("$: a sweep config must be a JSON object");
             CheckNoDuplicateKeys(root, "$");
-            CheckKeys(root, "$", ["format", "name", "sweepSeed", "instance", "instanceParams", "grid", "vars", "algorithms", "seeds", "budgetComp", "budgetData", "budgetTokens", "description"]);
+            CheckKeys(root, "$", ["format", "name", "sweepSeed", "instance", "instanceParams", "grid", "vars", "algorithms", "seeds", "budgetComp", "budgetData", "budgetTokens", "description", "scanDelta"]);
             var format = RequiredString(root, "format", "$");
             if (format != Format) throw new InputException($"$.format: unknown format '{format}' (expected '{Format}')");
             var name = root.TryGetProperty("name", out var n) ? String(n, "$.name") : "sweep";
@@ -130,8 +138,14 @@ public sealed record SweepConfig(
             foreach (var a in algorithms)
                 if (!labels.Add(a.Label)) throw new InputException($"$.algorithms[{a.Index}].label: '{a.Label}' used twice (give each entry a distinct label)");
             var seeds = root.TryGetProperty("seeds", out var sd) ? ParseSeeds(sd, "$.seeds") : [0L];
+            double scanDelta = 0.1;
+            if (root.TryGetProperty("scanDelta", out var sdl))
+            {
+                if (sdl.ValueKind != JsonValueKind.Number || !sdl.TryGetDouble(out scanDelta) || !(scanDelta >= 0 && scanDelta < 1))
+                    throw new InputException("$.scanDelta: expected a number in [0, 1)");
+            }
             var config = new SweepConfig(name, sweepSeed, instance, instanceParams, grid, vars, algorithms, seeds,
-                Budget(root, "budgetComp", "$"), Budget(root, "budgetData", "$"), Budget(root, "budgetTokens", "$"), root.GetRawText());
+                Budget(root, "budgetComp", "$"), Budget(root, "budgetData", "$"), Budget(root, "budgetTokens", "$"), root.GetRawText(), scanDelta);
             return config;
         }
     }
@@ -144,7 +158,7 @@ public sealed record SweepConfig(
             return new SweepAlgorithm(only, only, new Dictionary<string, string>(), [], [], Optional<BudgetSpec>.Unset, Optional<BudgetSpec>.Unset, Optional<BudgetSpec>.Unset, index);
         }
         if (a.ValueKind != JsonValueKind.Object) throw new InputException($"{path}: expected an object or an algorithm name");
-        CheckKeys(a, path, ["name", "label", "params", "grid", "vars", "budgetComp", "budgetData", "budgetTokens"]);
+        CheckKeys(a, path, ["name", "label", "params", "grid", "vars", "budgetComp", "budgetData", "budgetTokens", "scan"]);
         var name = RequiredString(a, "name", path);
         var label = a.TryGetProperty("label", out var l) ? String(l, path + ".label") : name;
         if (label.Length == 0 || label.Any(c => c is '|' or '[' or ']' or ',' or '=' || char.IsWhiteSpace(c)))
@@ -154,7 +168,17 @@ public sealed record SweepConfig(
         foreach (var axis in grid)
             if (ps.ContainsKey(axis.Name)) throw new InputException($"{path}.grid.{axis.Name}: also set in {path}.params");
         var vars = a.TryGetProperty("vars", out var v) ? Axes(v, path + ".vars") : [];
-        return new SweepAlgorithm(name, label, ps, grid, vars, Budget(a, "budgetComp", path), Budget(a, "budgetData", path), Budget(a, "budgetTokens", path), index);
+        string? scan = null;
+        if (a.TryGetProperty("scan", out var sc))
+        {
+            scan = String(sc, path + ".scan");
+            var axis = vars.FirstOrDefault(x => x.Name == scan)
+                ?? throw new InputException($"{path}.scan: '{scan}' is not one of this entry's vars ({(vars.Count == 0 ? "it has none" : string.Join(", ", vars.Select(x => x.Name)))})");
+            foreach (var value in axis.Values)
+                if (!double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var number) || !double.IsFinite(number))
+                    throw new InputException($"{path}.vars.{scan}: a scanned variable needs numbers (got '{value}')");
+        }
+        return new SweepAlgorithm(name, label, ps, grid, vars, Budget(a, "budgetComp", path), Budget(a, "budgetData", path), Budget(a, "budgetTokens", path), index, scan);
     }
 
     private static Optional<BudgetSpec> Budget(JsonElement parent, string key, string parentPath)

@@ -22,8 +22,11 @@ public readonly record struct SweepProgress(int Done, int Total, string? LastKey
 /// <param name="TornLineRepaired">True when resume found and cut a torn last line.</param>
 public sealed record SweepOutcome(int Total, int AlreadyDone, int Completed, int Errors, bool Cancelled, string ResultsPath, bool TornLineRepaired)
 {
+    /// <summary>Runs not needed because their scan stopped below them (see <see cref="SweepAlgorithm.Scan"/>).</summary>
+    public int Skipped { get; init; }
+
     /// <summary>Runs of this shard still missing.</summary>
-    public int Missing => Total - AlreadyDone - Completed;
+    public int Missing => Total - AlreadyDone - Completed - Skipped;
 }
 
 /// <summary>
@@ -63,60 +66,87 @@ public static class SweepEngine
         SweepManifest.Of(plan).Write(options.OutDir);
 
         var shardRuns = plan.ShardRuns(options.Shard).ToList();
-        var done = new HashSet<string>(StringComparer.Ordinal);
+        var finished = new Dictionary<string, bool>(StringComparer.Ordinal);
         bool torn = false;
         if (hasResults)
         {
             foreach (var record in ResultLines.Read(resultsPath, repair: true, out torn))
-                if (plan.ByKey.ContainsKey(record.Key)) done.Add(record.Key);
+                if (plan.ByKey.ContainsKey(record.Key)) finished.TryAdd(record.Key, record.Result.ReachedEpsilon);
         }
-        var pending = shardRuns.Where(r => !done.Contains(r.Key)).ToList();
-        int alreadyDone = shardRuns.Count - pending.Count;
+        var schedule = new ScanSchedule(shardRuns, plan.Config.ScanRequired, finished);
+        int alreadyDone = shardRuns.Count(r => finished.ContainsKey(r.Key));
         int completed = 0, errors = 0;
-        progress?.Report(new SweepProgress(alreadyDone, shardRuns.Count, null));
+        progress?.Report(new SweepProgress(alreadyDone + schedule.Skipped.Count, shardRuns.Count, null));
 
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         InputException? badInput = null;
         Exception? crash = null;
-        int next = -1;
         using var writer = new ResultWriter(resultsPath);
+        // Due runs, in plan order; a finished run of a scan may release the scan's next level, so an idle worker waits
+        // while runs are in flight.
+        var gate = new object();   // a monitor (Wait/PulseAll), not a System.Threading.Lock
+        var due = new Queue<SweepRun>(schedule.Initial);
+        int inFlight = 0;
+        using var wake = stop.Token.Register(() => { lock (gate) Monitor.PulseAll(gate); });
 
-        // One dedicated thread per slot, each taking the next pending run: runs last from milliseconds to
+        // One dedicated thread per slot, each taking the next due run: runs last from milliseconds to
         // minutes, so they must not wait for thread-pool injection (Parallel.ForEach on a busy pool can
         // silently run one at a time), and one run at a time per thread balances unequal costs.
         void Work()
         {
             try
             {
-                while (!stop.IsCancellationRequested)
+                while (true)
                 {
-                    int i = Interlocked.Increment(ref next);
-                    if (i >= pending.Count) return;
-                    var sweepRun = pending[i];
-                    RunResult result;
+                    SweepRun sweepRun;
+                    lock (gate)
+                    {
+                        while (due.Count == 0 && inFlight > 0 && !stop.IsCancellationRequested) Monitor.Wait(gate);
+                        if (due.Count == 0 || stop.IsCancellationRequested) { Monitor.PulseAll(gate); return; }
+                        sweepRun = due.Dequeue();
+                        inFlight++;
+                    }
+                    RunResult? result = null;
                     try
                     {
-                        result = run(sweepRun.Request, stop.Token);
+                        try
+                        {
+                            result = run(sweepRun.Request, stop.Token);
+                        }
+                        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+                        {
+                            return; // dropped: rerun on resume
+                        }
+                        catch (InputException e)
+                        {
+                            Interlocked.CompareExchange(ref badInput, new InputException($"run {sweepRun.Key}: {e.Message}"), null);
+                            stop.Cancel();
+                            return;
+                        }
+                        catch (Exception e)
+                        {
+                            result = ErrorResult(sweepRun.Request, e);
+                            onRunError?.Invoke(sweepRun.Key, e);
+                            Interlocked.Increment(ref errors);
+                        }
+                        writer.Append(ResultLines.Format(sweepRun.Key, sweepRun.Settings, result));
+                        int n = Interlocked.Increment(ref completed);
+                        int skipped;
+                        lock (gate)
+                        {
+                            foreach (var next in schedule.Complete(sweepRun, result.ReachedEpsilon)) due.Enqueue(next);
+                            skipped = schedule.Skipped.Count;
+                        }
+                        progress?.Report(new SweepProgress(alreadyDone + n + skipped, shardRuns.Count, sweepRun.Key));
                     }
-                    catch (OperationCanceledException) when (stop.IsCancellationRequested)
+                    finally
                     {
-                        return; // dropped: rerun on resume
+                        lock (gate)
+                        {
+                            inFlight--;
+                            Monitor.PulseAll(gate);
+                        }
                     }
-                    catch (InputException e)
-                    {
-                        Interlocked.CompareExchange(ref badInput, new InputException($"run {sweepRun.Key}: {e.Message}"), null);
-                        stop.Cancel();
-                        return;
-                    }
-                    catch (Exception e)
-                    {
-                        result = ErrorResult(sweepRun.Request, e);
-                        onRunError?.Invoke(sweepRun.Key, e);
-                        Interlocked.Increment(ref errors);
-                    }
-                    writer.Append(ResultLines.Format(sweepRun.Key, sweepRun.Settings, result));
-                    int n = Interlocked.Increment(ref completed);
-                    progress?.Report(new SweepProgress(alreadyDone + n, shardRuns.Count, sweepRun.Key));
                 }
             }
             catch (Exception e)
@@ -127,14 +157,14 @@ public static class SweepEngine
             }
         }
 
-        var workers = Enumerable.Range(0, Math.Min(options.Parallelism, Math.Max(1, pending.Count)))
+        var workers = Enumerable.Range(0, Math.Min(options.Parallelism, Math.Max(1, shardRuns.Count - alreadyDone)))
             .Select(w => new Thread(Work) { IsBackground = true, Name = $"sweep-worker-{w}" }).ToList();
         foreach (var t in workers) t.Start();
         foreach (var t in workers) t.Join();
         if (crash is not null) throw new InvalidOperationException($"sweep stopped: {crash.Message}", crash);
         if (badInput is not null) throw badInput;
-        bool cancelled = alreadyDone + completed < shardRuns.Count;
-        return new SweepOutcome(shardRuns.Count, alreadyDone, completed, errors, cancelled, resultsPath, torn);
+        bool cancelled = alreadyDone + completed + schedule.Skipped.Count < shardRuns.Count;
+        return new SweepOutcome(shardRuns.Count, alreadyDone, completed, errors, cancelled, resultsPath, torn) { Skipped = schedule.Skipped.Count };
     }
 
     /// <summary>The record of a run that failed with a bug: status <c>error</c>, numbers NaN, the message in the diagnostics' absence.</summary>

@@ -4,7 +4,7 @@ namespace LmExplore.Experiments.Sweeps;
 
 /// <summary>What <see cref="SweepMerge.Merge"/> found.</summary>
 /// <param name="Records">One record per key, sorted by key.</param>
-/// <param name="Expected">Runs the sweep has.</param>
+/// <param name="Expected">Runs the sweep has (less those its finished scans skipped).</param>
 /// <param name="Duplicates">Keys found more than once with identical results (wall time aside); kept once.</param>
 /// <param name="MissingKeys">Keys of the sweep found in no input.</param>
 /// <param name="Plan">The sweep's plan (re-derived from the manifest's config).</param>
@@ -48,9 +48,11 @@ public static class SweepMerge
         if (plan.Hash != first.Hash) throw new InputException($"{firstDir}/{SweepManifest.FileName}: its config does not reproduce its hash (written by another version?)");
         foreach (var key in byKey.Keys)
             if (!plan.ByKey.ContainsKey(key)) throw new InputException($"run '{key}' is not part of sweep '{first.Name}'");
-        var missing = plan.Runs.Where(r => !byKey.ContainsKey(r.Key)).Select(r => r.Key).ToList();
+        // Runs a finished scan skipped are not missing.
+        var skipped = new ScanSchedule(plan.Runs, plan.Config.ScanRequired, byKey.ToDictionary(kv => kv.Key, kv => kv.Value.Result.ReachedEpsilon)).Skipped;
+        var missing = plan.Runs.Where(r => !byKey.ContainsKey(r.Key) && !skipped.Contains(r.Key)).Select(r => r.Key).ToList();
         var records = byKey.Values.OrderBy(r => r.Key, StringComparer.Ordinal).ToList();
-        return new MergeOutcome(records, plan.Runs.Count, duplicates, missing, plan);
+        return new MergeOutcome(records, plan.Runs.Count - skipped.Count, duplicates, missing, plan);
     }
 
     /// <summary>How long <see cref="Write"/> waits for another writer of the output (an appending <c>run --out</c>) to finish.</summary>

@@ -12,6 +12,13 @@ namespace LmExplore.Experiments.Sweeps;
 /// </summary>
 public sealed record SweepRun(string Key, int Index, string Label, long Replicate, RunRequest Request, IReadOnlyDictionary<string, string> Settings)
 {
+    /// <summary>For a run of a scanned entry: the scan it belongs to (its key without the scanned variable and the
+    /// replicate); null otherwise.</summary>
+    public string? ScanGroup { get; init; }
+
+    /// <summary>For a run of a scanned entry: the rank of its value of the scanned variable (0 = smallest).</summary>
+    public int ScanLevel { get; init; }
+
     /// <summary>A numeric setting (e.g. <c>instance.ccov</c>), or NaN when absent or not a number.</summary>
     public double Number(string setting) =>
         Settings.TryGetValue(setting, out var s) && double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out var x) ? x : double.NaN;
@@ -31,7 +38,9 @@ public sealed class SweepPlan
         ByKey = runs.ToDictionary(r => r.Key, StringComparer.Ordinal);
         var text = new StringBuilder();
         text.Append(SweepConfig.Format).Append('\n').Append(config.SweepSeed.ToString(CultureInfo.InvariantCulture)).Append('\n');
-        foreach (var r in runs) text.Append(r.Key).Append('\n');
+        foreach (var r in runs) text.Append(r.Key).Append(r.ScanGroup is null ? "" : " (scanned)").Append('\n');
+        // Which runs run depends on the scan rule too (plans without scans keep their former hash).
+        if (runs.Any(r => r.ScanGroup is not null)) text.Append("scanDelta=").Append(config.ScanDelta.ToString("R", CultureInfo.InvariantCulture)).Append('\n');
         Hash = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text.ToString())));
     }
 
@@ -45,8 +54,17 @@ public sealed class SweepPlan
     public string Hash { get; }
 
     /// <summary>Runs of shard <paramref name="shard"/>: those whose index in the sorted key order is ≡ i−1 (mod n).</summary>
-    public IEnumerable<SweepRun> ShardRuns(Shard? shard) =>
-        shard is Shard s ? Runs.Where(r => r.Index % s.Count == s.Index - 1) : Runs;
+    public IEnumerable<SweepRun> ShardRuns(Shard? shard)
+    {
+        if (shard is not Shard s) return Runs;
+        // A scan stops on what its own runs found, so all levels of one scan go to the same shard.
+        var groups = Runs.Where(r => r.ScanGroup is not null).Select(r => r.ScanGroup!).Distinct().Order(StringComparer.Ordinal)
+            .Select((g, i) => (g, i)).ToDictionary(p => p.g, p => p.i, StringComparer.Ordinal);
+        return Runs.Where(r => (r.ScanGroup is string g ? groups[g] : r.Index) % s.Count == s.Index - 1);
+    }
+
+    /// <summary>Whether any entry scans a variable (then not every run of the plan necessarily runs).</summary>
+    public bool HasScans => Runs.Any(r => r.ScanGroup is not null);
 
     /// <summary>Expands a config into its runs; a budget expression naming an unknown parameter is an <see cref="InputException"/>.</summary>
     public static SweepPlan Create(SweepConfig config)
@@ -96,7 +114,17 @@ public sealed class SweepPlan
                         ulong seed = Rng.Mix(config.SweepSeed, Rng.HashString(key));
                         var request = new RunRequest(config.Instance, new Dictionary<string, string>(instanceParams, StringComparer.Ordinal),
                             algo.Name, new Dictionary<string, string>(algoParams, StringComparer.Ordinal), seed, comp, data, tokens);
-                        runs.Add(new SweepRun(key, 0, algo.Label, replicate, request, settings));
+                        var run = new SweepRun(key, 0, algo.Label, replicate, request, settings);
+                        if (algo.Scan is string scanned)
+                        {
+                            var others = new SortedDictionary<string, string>(vars.Where(kv => kv.Key != scanned).ToDictionary(), StringComparer.Ordinal);
+                            run = run with
+                            {
+                                ScanGroup = Key(config.Instance, instanceParams, algo, algoParams, null, null, null, others, -1),
+                                ScanLevel = ScanRank(algo, scanned, vars[scanned]),
+                            };
+                        }
+                        runs.Add(run);
                     }
                 }
             }
@@ -107,6 +135,14 @@ public sealed class SweepPlan
             if (runs[i].Key == runs[i - 1].Key)
                 throw new InputException($"$.algorithms: two entries produce the same run '{runs[i].Key}' (give them distinct labels or parameters)");
         return new SweepPlan(config, runs);
+    }
+
+    /// <summary>The rank of <paramref name="value"/> among the distinct numeric values of the scanned variable.</summary>
+    private static int ScanRank(SweepAlgorithm algo, string scanned, string value)
+    {
+        static double Number(string v) => double.Parse(v, NumberStyles.Float, CultureInfo.InvariantCulture);
+        var values = algo.Vars.First(a => a.Name == scanned).Values.Select(Number).Distinct().Order().ToList();
+        return values.IndexOf(Number(value));
     }
 
     private static long? Resolve(Optional<BudgetSpec> own, Optional<BudgetSpec> fallback, IReadOnlyDictionary<string, string> scope, string at, string name)
