@@ -25,6 +25,7 @@ public static class CliApp
         foreach (var command in ExperimentCommands.Create()) root.Add(command);
         root.Add(ReportCommand.Create());
         root.Add(ExportCommand.Create());
+        root.Add(LmCommand.Create());
         return root;
     }
 }

@@ -13,9 +13,13 @@ internal static class RunCommand
 {
     public static Command Create(CliContext context)
     {
-        var instance = new Option<string>("--instance") { HelpName = "family|file.json", Description = $"Instance family ({string.Join(", ", InstanceCatalog.Families)}) or instance file (.json).", Required = true };
+        var instance = new Option<string>("--instance") { HelpName = "family|file.json", Description = $"Instance family ({string.Join(", ", InstanceCatalog.Families)}) or instance file (.json). Required unless --task is given." };
+        var task = new Option<string?>("--task") { HelpName = "name|prompts.jsonl", Description = $"Text task instead of an instance: built-in ({string.Join(", ", LmExplore.Text.TextTask.BuiltIn)}) or a prompts file (JSON lines); see docs/LANGUAGE-MODELS.md." };
+        var model = new Option<string?>("--model") { HelpName = "model.gguf|ngram.json", Description = "Base model of a text task: a GGUF file (llama.cpp) or an n-gram model from 'lm train' (default: the task's built-in model)." };
+        var featureCommand = new Option<string?>("--feature-command") { HelpName = "command", Description = "Features of a text task from this command (JSON lines: {\"prompt\",\"response\"} in, {\"features\": [d numbers]} out; d = --param dim)." };
+        var verifier = new Option<string?>("--verifier") { HelpName = "command", Description = "Reward of a text task from this command (JSON lines over stdin/stdout, docs/FORMATS.md; default: the task's built-in checker)." };
         var parameters = CliSupport.KeyValueOption("--param", "Instance family parameter k=v (repeatable), e.g. --param prompts=8 --param ccov=100.");
-        var algo = new Option<string>("--algo") { HelpName = "name", Description = $"Algorithm: {string.Join(", ", AlgorithmCatalog.Implemented)}.", Required = true };
+        var algo = new Option<string>("--algo") { HelpName = "name", Description = $"Algorithm: {string.Join(", ", AlgorithmCatalog.Implemented)}. With --task also: bestofn.", Required = true };
         var algoParams = CliSupport.KeyValueOption("--algo-param", "Algorithm parameter k=v (repeatable), e.g. --algo-param epsilon=0.01.");
         var seed = CliSupport.SeedOption(required: true, "Run seed (unsigned 64-bit): fixes every random choice of the run.");
         var budgetComp = CliSupport.BudgetOption("--budget-comp", "Sampling-oracle budget T_comp (sequence samples).");
@@ -31,13 +35,16 @@ internal static class RunCommand
         var command = new Command("run", "Run one algorithm on one instance; report T_data, T_comp, T_tokens and the exact suboptimality.")
         {
             instance, parameters, algo, algoParams, seed, budgetComp, budgetData, budgetTokens, json, output, strict, normalize,
-            outputSamples, outputSamplesFile,
+            outputSamples, outputSamplesFile, task, model, verifier, featureCommand,
         };
         command.SetAction(parse => CliSupport.Guard(() =>
         {
+            string? taskName = parse.GetValue(task);
+            var instanceParams = CliSupport.ParseKeyValues(parse.GetValue(parameters), "--param");
+            string instanceName = TextRunArguments.Resolve(parse.GetValue(instance), taskName, parse.GetValue(model), parse.GetValue(verifier), parse.GetValue(featureCommand), ref instanceParams);
             var request = new RunRequest(
-                Instance: parse.GetValue(instance)!,
-                InstanceParams: CliSupport.ParseKeyValues(parse.GetValue(parameters), "--param"),
+                Instance: instanceName,
+                InstanceParams: instanceParams,
                 Algorithm: parse.GetValue(algo)!,
                 AlgoParams: CliSupport.ParseKeyValues(parse.GetValue(algoParams), "--algo-param"),
                 Seed: parse.GetValue(seed),
@@ -58,6 +65,7 @@ internal static class RunCommand
             if (drawCount is not null && drawPath is null) throw new InputException("--output-samples needs --output-samples-file");
             if (drawCount is null && drawPath is not null) throw new InputException("--output-samples-file needs --output-samples N");
             if (drawCount is 0) throw new InputException("--output-samples must be at least 1");
+            if (drawCount is not null && taskName is not null) throw new InputException("--output-samples is not available with --task yet");
             if (drawPath is not null) CheckAppendable(drawPath, "--output-samples-file");
 
             RunOutcome? outcome = null;
@@ -74,7 +82,11 @@ internal static class RunCommand
             string line = RunResultJson.Serialize(result);
             if (outPath is not null) AppendLine(outPath, line);
             if (asJson) context.Out.WriteLine(line);
-            else WriteSummary(context.Out, result);
+            else
+            {
+                WriteSummary(context.Out, result);
+                if (taskName is not null) context.Out.WriteLine(TextRunArguments.Note);
+            }
 
             if (result.Status == "error")
             {

@@ -18,7 +18,8 @@ public static class Runner
     /// <summary>Runs the request. Throws <see cref="InputException"/> on bad input; never lets a budget exception escape.
     /// The same request gives the same result, wall_seconds aside.</summary>
     public static RunResult Run(RunRequest request, IProgress<double>? progress = null, CancellationToken cancellationToken = default) =>
-        Execute(request, progress, cancellationToken).Result;
+        Text.TextRunner.Handles(request) ? Text.TextRunner.Run(request, progress, cancellationToken) // text:TASK (docs/LANGUAGE-MODELS.md)
+            : Execute(request, progress, cancellationToken).Result;
 
     /// <summary>Like <see cref="Run"/>, and also hands back the output policy and the instance, e.g. to draw from the output.</summary>
     public static RunOutcome Execute(RunRequest request, IProgress<double>? progress = null, CancellationToken cancellationToken = default)

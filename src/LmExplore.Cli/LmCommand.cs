@@ -1,0 +1,144 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using LmExplore.Experiments;
+using LmExplore.LanguageModels;
+using LmExplore.Numerics;
+using LmExplore.Text;
+
+namespace LmExplore.Cli;
+
+/// <summary>How <c>run --task</c> maps onto a run request: instance <c>text:TASK</c>, model and verifier as parameters.</summary>
+internal static class TextRunArguments
+{
+    /// <summary>The note printed under a text run's summary.</summary>
+    public const string Note = "note: text task — rewards come from a verifier and are not exactly linear in the features (realizability is approximate); " +
+        "J and the suboptimality are unknown (null); pass_rate is a Monte Carlo estimate with a 95 % interval from verifier calls not charged to the run.";
+
+    /// <summary>The instance name of the request; folds --model/--verifier into the parameters. Exactly one of --instance/--task.</summary>
+    public static string Resolve(string? instance, string? task, string? model, string? verifier, string? featureCommand,
+        ref IReadOnlyDictionary<string, string> parameters)
+    {
+        if (instance is null && task is null) throw new InputException("run needs --instance (an instance family or file) or --task (a text task)");
+        if (instance is not null && task is not null) throw new InputException("give either --instance or --task, not both");
+        if (task is null)
+        {
+            if (model is not null) throw new InputException("--model needs --task (language models run on text tasks)");
+            if (verifier is not null) throw new InputException("--verifier needs --task");
+            if (featureCommand is not null) throw new InputException("--feature-command needs --task");
+            return instance!;
+        }
+        if (task.Length == 0) throw new InputException("--task needs a task name or a prompts file");
+        var merged = new Dictionary<string, string>(parameters, StringComparer.Ordinal);
+        if (model is not null) merged["model"] = model;
+        if (verifier is not null) merged["verifier"] = verifier;
+        if (featureCommand is not null)
+        {
+            if (merged.TryGetValue("features", out var kind) && kind != "command")
+                throw new InputException($"--feature-command conflicts with --param features={kind}");
+            merged["features"] = "command";
+            merged["feature-command"] = featureCommand;
+        }
+        parameters = merged;
+        return TextRunner.Prefix + task;
+    }
+}
+
+/// <summary><c>lmexplore lm</c>: the built-in language models (train an n-gram model, write the tiny GGUF, sample).</summary>
+internal static class LmCommand
+{
+    public static Command Create()
+    {
+        var lm = new Command("lm", "Language models: train the built-in n-gram model, write a tiny GGUF, sample from a model.");
+        lm.Add(Train());
+        lm.Add(TinyGguf());
+        lm.Add(Sample());
+        return lm;
+    }
+
+    private static Command Train()
+    {
+        var corpus = new Option<string>("--corpus") { HelpName = "file.txt", Description = "Training text, one sequence per line (UTF-8), or 'letters' for the letters task's generated corpus.", Required = true };
+        var order = new Option<int>("--order") { HelpName = "n", Description = "n-gram order (1–8).", DefaultValueFactory = _ => 3 };
+        var level = new Option<string>("--level") { HelpName = "char|word", Description = "Tokens: characters or whitespace-separated words.", DefaultValueFactory = _ => "char" };
+        var output = new Option<string>("--out") { HelpName = "model.json", Description = "Where to write the model (lmexplore.ngram/v1 JSON).", Required = true };
+        var command = new Command("train", "Train an n-gram language model with modified Kneser–Ney smoothing.") { corpus, order, level, output };
+        command.SetAction(parse => CliSupport.Guard(() =>
+        {
+            string path = parse.GetValue(corpus)!;
+            var lvl = parse.GetValue(level) switch
+            {
+                "char" => NGramLevel.Char,
+                "word" => NGramLevel.Word,
+                var other => throw new InputException($"--level must be char or word, got '{other}'"),
+            };
+            IEnumerable<string> lines;
+            if (path == LettersTask.Name) lines = LettersTask.Corpus(LettersTask.CorpusSeed, LettersTask.CorpusLines);
+            else
+            {
+                if (Directory.Exists(path)) throw new InputException($"--corpus '{path}' is a directory");
+                if (!File.Exists(path)) throw new InputException($"--corpus '{path}': file not found");
+                lines = File.ReadAllLines(path, Encoding.UTF8);
+            }
+            string outPath = parse.GetValue(output)!;
+            var dir = Path.GetDirectoryName(Path.GetFullPath(outPath));
+            if (dir is not null && !Directory.Exists(dir)) throw new InputException($"--out '{outPath}': directory '{dir}' does not exist");
+            var clock = Stopwatch.StartNew();
+            var model = NGramModel.Train(lines, parse.GetValue(order), lvl);
+            model.Save(outPath);
+            CliSupport.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"trained {model} ({model.NGramTypes} distinct {model.Order}-grams; discounts of order {model.Order}: {string.Join(", ", model.Discounts(model.Order).Select(d => d.ToString("0.###", CultureInfo.InvariantCulture)))}) in {clock.Elapsed.TotalSeconds:0.###} s → {outPath}"));
+            return ExitCodes.Ok;
+        }));
+        return command;
+    }
+
+    private static Command TinyGguf()
+    {
+        var output = new Option<string>("--out") { HelpName = "tiny.gguf", Description = "Where to write the model.", Required = true };
+        var seed = CliSupport.SeedOption(required: false, "Seed of the random weights (default 1).");
+        var command = new Command("tiny-gguf", "Write a tiny llama-architecture GGUF with random weights (for trying --model without downloading one).") { output, seed };
+        command.SetAction(parse => CliSupport.Guard(() =>
+        {
+            string outPath = parse.GetValue(output)!;
+            var dir = Path.GetDirectoryName(Path.GetFullPath(outPath));
+            if (dir is not null && !Directory.Exists(dir)) throw new InputException($"--out '{outPath}': directory '{dir}' does not exist");
+            ulong s = parse.GetResult(seed) is null ? 1 : parse.GetValue(seed);
+            GgufWriter.WriteTinyLlama(outPath, s);
+            CliSupport.Out.WriteLine($"wrote {new FileInfo(outPath).Length:N0} bytes → {outPath}");
+            return ExitCodes.Ok;
+        }));
+        return command;
+    }
+
+    private static Command Sample()
+    {
+        var model = new Option<string>("--model") { HelpName = "model.gguf|ngram.json", Description = "The model: a GGUF file or an n-gram model.", Required = true };
+        var prompt = new Option<string>("--prompt") { HelpName = "text", Description = "The prompt.", Required = true };
+        var count = new Option<int>("--n") { Description = "Number of samples.", DefaultValueFactory = _ => 5 };
+        var maxTokens = new Option<int>("--max-tokens") { Description = "Token limit per sample.", DefaultValueFactory = _ => TextRunner.DefaultMaxTokens };
+        var seed = CliSupport.SeedOption(required: true, "Sampling seed.");
+        var command = new Command("sample", "Draw responses from a model with their log-probabilities (JSON lines).") { model, prompt, count, maxTokens, seed };
+        command.SetAction(parse => CliSupport.Guard(() =>
+        {
+            int n = parse.GetValue(count), limit = parse.GetValue(maxTokens);
+            if (n < 1) throw new InputException("--n must be at least 1");
+            if (limit < 1 || limit > 4096) throw new InputException("--max-tokens must be in 1..4096");
+            string path = parse.GetValue(model)!;
+            using ILanguageModel m = path.EndsWith(".gguf", StringComparison.OrdinalIgnoreCase) ? GgufModel.Load(path) : NGramModel.Load(path);
+            var tokens = m.Encode(parse.GetValue(prompt)!);
+            var rng = new Rng(parse.GetValue(seed));
+            for (int i = 0; i < n; i++)
+            {
+                var s = SequenceSampler.Sample(m, tokens, limit, rng);
+                CliSupport.Out.WriteLine(System.Text.Json.JsonSerializer.Serialize(new Dictionary<string, object>
+                {
+                    ["response"] = m.Decode(s.Tokens), ["tokens"] = s.Tokens, ["ended"] = s.Ended, ["logprob"] = s.LogProb,
+                }));
+            }
+            return ExitCodes.Ok;
+        }));
+        return command;
+    }
+}
