@@ -94,7 +94,7 @@ public sealed class Mtss : ITokenAlgorithm
     /// The parameters of a run on D-dimensional token features and horizon H, each given or derived:
     /// ν = 0.5, λ = 0.01; T_span = the elliptical-potential bound for D; per-layer accuracy ε/H (errors add over layers),
     /// so T_exp = ⌈c·D·R_max²/(β·min(ε/H, β))⌉ (<see cref="LearningTarget.SampleSizeConstant"/>); per-token pilot miss
-    /// η = ε/(2·R_max·H) and failure δ/H (union over layers); K_span = ⌈(C/2)·ln(H·T_span/δ)⌉ with C the coverage hint
+    /// η = ε/(2·R_max·H) and failure δ/H (union over layers); K_span = ⌈(C·H/2)·ln(H·T_span/δ)⌉ with C the coverage hint
     /// (else <see cref="FallbackCoverage"/>), or — with a token budget and no hint — what half of a layer's Phase-1 share pays for.
     /// </summary>
     public MtssSettings Derive(int dimension, int horizon, double beta, long? budgetTokens)
@@ -108,7 +108,7 @@ public sealed class Mtss : ITokenAlgorithm
         long? candidatePairs = _candidatePairs
             ?? (_coverageHint is null && budgetTokens is not null
                 ? null                                          // set per layer from its budget share
-                : (long)Math.Ceiling(hint / 2 * Math.Log(Math.Max(2.0, (double)horizon * spannerPrompts) / Target.Delta)));
+                : (long)Math.Ceiling(hint * horizon / 2 * Math.Log(Math.Max(2.0, (double)horizon * spannerPrompts) / Target.Delta)));
         double pilotMiss = _pilotMiss ?? Math.Clamp(Target.Epsilon / (2 * Target.RMax * horizon), 1e-12, 0.5);
         return new MtssSettings(Target, nu, lambda, spannerPrompts, candidatePairs, explorationRounds, _rejectionCoverage,
             _coverageSlack ?? DefaultCoverageSlack, hint, _coverageHint is null, pilotMiss, Target.Delta / horizon,
