@@ -52,7 +52,16 @@ public sealed record SweepAlgorithm(
     Optional<BudgetSpec> BudgetComp,
     Optional<BudgetSpec> BudgetData,
     Optional<BudgetSpec> BudgetTokens,
-    int Index);
+    int Index)
+{
+    /// <summary>Restricts this entry to the instance-grid points whose values are listed here (<c>"only": {"horizon": [2, 4]}</c>);
+    /// empty: every point.</summary>
+    public IReadOnlyList<GridAxis> Only { get; init; } = [];
+
+    /// <summary>Whether this entry runs at the instance-grid point <paramref name="point"/>.</summary>
+    public bool RunsAt(IReadOnlyList<(string Name, string Value)> point) =>
+        Only.All(axis => point.Any(p => p.Name == axis.Name && axis.Values.Contains(p.Value)));
+}
 
 /// <summary>A named list of values; a grid is the cartesian product of its axes.</summary>
 public sealed record GridAxis(string Name, IReadOnlyList<string> Values);
@@ -130,6 +139,10 @@ public sealed record SweepConfig(
             foreach (var a in algorithms)
                 if (!labels.Add(a.Label)) throw new InputException($"$.algorithms[{a.Index}].label: '{a.Label}' used twice (give each entry a distinct label)");
             var seeds = root.TryGetProperty("seeds", out var sd) ? ParseSeeds(sd, "$.seeds") : [0L];
+            foreach (var algo in algorithms)
+                foreach (var axis in algo.Only)
+                    if (!grid.Any(g => g.Name == axis.Name))
+                        throw new InputException($"$.algorithms[{algo.Index}].only.{axis.Name}: not an axis of $.grid");
             var config = new SweepConfig(name, sweepSeed, instance, instanceParams, grid, vars, algorithms, seeds,
                 Budget(root, "budgetComp", "$"), Budget(root, "budgetData", "$"), Budget(root, "budgetTokens", "$"), root.GetRawText());
             return config;
@@ -144,7 +157,7 @@ public sealed record SweepConfig(
             return new SweepAlgorithm(only, only, new Dictionary<string, string>(), [], [], Optional<BudgetSpec>.Unset, Optional<BudgetSpec>.Unset, Optional<BudgetSpec>.Unset, index);
         }
         if (a.ValueKind != JsonValueKind.Object) throw new InputException($"{path}: expected an object or an algorithm name");
-        CheckKeys(a, path, ["name", "label", "params", "grid", "vars", "budgetComp", "budgetData", "budgetTokens"]);
+        CheckKeys(a, path, ["name", "label", "params", "grid", "vars", "budgetComp", "budgetData", "budgetTokens", "only"]);
         var name = RequiredString(a, "name", path);
         var label = a.TryGetProperty("label", out var l) ? String(l, path + ".label") : name;
         if (label.Length == 0 || label.Any(c => c is '|' or '[' or ']' or ',' or '=' || char.IsWhiteSpace(c)))
@@ -154,7 +167,9 @@ public sealed record SweepConfig(
         foreach (var axis in grid)
             if (ps.ContainsKey(axis.Name)) throw new InputException($"{path}.grid.{axis.Name}: also set in {path}.params");
         var vars = a.TryGetProperty("vars", out var v) ? Axes(v, path + ".vars") : [];
-        return new SweepAlgorithm(name, label, ps, grid, vars, Budget(a, "budgetComp", path), Budget(a, "budgetData", path), Budget(a, "budgetTokens", path), index);
+        var onlyAxes = a.TryGetProperty("only", out var o) ? Axes(o, path + ".only") : [];
+        return new SweepAlgorithm(name, label, ps, grid, vars, Budget(a, "budgetComp", path), Budget(a, "budgetData", path), Budget(a, "budgetTokens", path), index)
+            { Only = onlyAxes };
     }
 
     private static Optional<BudgetSpec> Budget(JsonElement parent, string key, string parentPath)
