@@ -28,7 +28,7 @@ public interface IExperiment
 public static class ExperimentRegistry
 {
     /// <summary>All experiments.</summary>
-    public static IReadOnlyList<IExperiment> All { get; } = [new E1SpannerScaling(), new E2ComputeLowerBound(), new E5PassiveVersusSpanner()];
+    public static IReadOnlyList<IExperiment> All { get; } = [new E1SpannerScaling(), new E2ComputeLowerBound(), new E4MultiTurn(), new E5PassiveVersusSpanner()];
 
     /// <summary>Finds experiments by id (case-insensitive); unknown ids are bad input.</summary>
     public static IReadOnlyList<IExperiment> Select(IReadOnlyCollection<string>? ids)
