@@ -59,7 +59,7 @@ public sealed class Mtss : ITokenAlgorithm
 
     private readonly double? _coverageHint, _nu, _lambda, _rejectionCoverage, _pilotMiss, _spannerShare, _coverageSlack;
     private readonly long? _spannerPrompts, _candidatePairs, _explorationRounds;
-    private readonly bool _anytime;
+    private readonly bool _anytime, _learnedRollIn;
 
     /// <summary>Reads and validates the algo-params.</summary>
     public Mtss(IReadOnlyDictionary<string, string>? algoParams = null)
@@ -78,8 +78,7 @@ public sealed class Mtss : ITokenAlgorithm
         _spannerShare = p.Real("spanner-share", 0, 1, minExclusive: true, maxExclusive: true);
         _anytime = p.Boolean("anytime") ?? true;
         UsesDistributions = p.Boolean("next-token-distributions") ?? false;
-        string rollIn = p.Choice("roll-in", "ref", "ref");
-        _ = rollIn;
+        _learnedRollIn = p.Choice("roll-in", "ref", "ref", "learned") == "learned";
         p.RejectUnknown();
     }
 
@@ -129,28 +128,40 @@ public sealed class Mtss : ITokenAlgorithm
         int H = env.Horizon, D = env.Dimension;
         double beta = env.Beta;
         var s = Derive(D, H, beta, meter.BudgetTokens);
-        var policy = new TruncatedTokenPolicy(H, D, beta, s.Nu, s.UseDistributions);
-        var layers = new LayerLearner(env, policy, s, rng, cancellationToken);
+        // roll-in=learned: a first backward pass rolls in with π_ref, a second one with the first pass's policy.
+        int passes = _learnedRollIn ? 2 : 1;
+        TruncatedTokenPolicy? rollIn = null, policy = null;
         double coverage = s.RejectionCoverage ?? Math.Max(1, s.CoverageSlack * s.CoverageHint);
         var status = RunStatus.Ok;
         long spannerPairs = 0, candidates = 0, explorationRounds = 0;
         double maxCoverage = 0;
         int layersLearned = 0;
-        for (int h = H; h >= 1; h--)
+        for (int pass = 1; pass <= passes; pass++)
         {
-            // This layer's share of what is left: layers h, h−1, …, 1 remain.
-            long? tokenShare = meter.BudgetTokens is null ? null : meter.RemainingTokens / h;
-            long? dataShare = meter.BudgetData is null ? null : meter.RemainingData / h;
-            var layer = layers.Learn(h, coverage, tokenShare, dataShare);
-            spannerPairs += layer.SpannerSize;
-            candidates += layer.Candidates;
-            explorationRounds += layer.ExplorationRounds;
-            if (layer.Status != RunStatus.Ok) status = RunStatus.BudgetExhausted;
-            if (s.RejectionCoverage is null && layer.CoverageEstimate > 0) coverage = Math.Max(1, s.CoverageSlack * layer.CoverageEstimate);
-            maxCoverage = Math.Max(maxCoverage, policy.Size(h).PilotSamples);
-            layersLearned++;
-            progress?.Report((double)(H - h + 1) / H);
-            if (layer.Stop) break;                          // a budget ran out for good: earlier layers stay π_ref
+            policy = new TruncatedTokenPolicy(H, D, beta, s.Nu, s.UseDistributions);
+            var layers = new LayerLearner(env, policy, rollIn, s, pass == 1 ? rng : rng.Split((ulong)pass), cancellationToken);
+            bool stopped = false;
+            for (int h = H; h >= 1; h--)
+            {
+                // This layer's share of what is left: layers h, h−1, …, 1 of this pass and every layer of the passes after it.
+                long layersLeft = h + (long)(passes - pass) * H;
+                long? tokenShare = meter.BudgetTokens is null ? null : meter.RemainingTokens / layersLeft;
+                long? dataShare = meter.BudgetData is null ? null : meter.RemainingData / layersLeft;
+                var layer = layers.Learn(h, coverage, tokenShare, dataShare);
+                spannerPairs += layer.SpannerSize;
+                candidates += layer.Candidates;
+                explorationRounds += layer.ExplorationRounds;
+                if (layer.Status != RunStatus.Ok) status = RunStatus.BudgetExhausted;
+                if (s.RejectionCoverage is null && layer.CoverageEstimate > 0) coverage = Math.Max(1, s.CoverageSlack * layer.CoverageEstimate);
+                maxCoverage = Math.Max(maxCoverage, policy.Size(h).PilotSamples);
+                layersLearned++;
+                progress?.Report((double)((pass - 1) * H + H - h + 1) / (passes * H));
+                if (layer.Stop) { stopped = true; break; }   // a budget ran out for good: earlier layers stay π_ref
+            }
+            // A second pass cut short by a budget would be worse than the first: keep the first.
+            if (stopped && rollIn is not null) { policy = rollIn; break; }
+            if (stopped) break;
+            rollIn = policy;
         }
         var diagnostics = new Dictionary<string, double>
         {
@@ -171,14 +182,16 @@ public sealed class Mtss : ITokenAlgorithm
             [s.CoverageAssumed ? "coverage_assumed" : "coverage_hint"] = s.CoverageHint,
         };
         if (s.CandidatePairs is long k) diagnostics["candidate_pairs"] = k;
-        return new TokenAlgorithmOutput(policy, status, diagnostics);
+        diagnostics["passes"] = passes;
+        return new TokenAlgorithmOutput(policy!, status, diagnostics);
     }
 
     /// <summary>What learning one layer produced.</summary>
     private readonly record struct LayerResult(RunStatus Status, bool Stop, long SpannerSize, long Candidates, long ExplorationRounds, double CoverageEstimate);
 
     /// <summary>Learns one layer at a time (Phase 1, Phase 2, layer output), given the later layers in the policy.</summary>
-    private sealed class LayerLearner(ITokenLearnerEnvironment env, TruncatedTokenPolicy policy, MtssSettings s, Rng rng, CancellationToken ct)
+    private sealed class LayerLearner(ITokenLearnerEnvironment env, TruncatedTokenPolicy policy, TruncatedTokenPolicy? rollIn, MtssSettings s,
+        Rng rng, CancellationToken ct)
     {
         private readonly int _d = env.Dimension;
         private readonly Rng _rng = rng.Split("layers");
@@ -272,11 +285,13 @@ public sealed class Mtss : ITokenAlgorithm
             return new LayerResult(status, stop, spannerSize, candidates, rounds, coverageEstimate);
         }
 
-        /// <summary>A prefix of <paramref name="length"/> tokens drawn from π_ref (one token call each).</summary>
+        /// <summary>A prefix of <paramref name="length"/> tokens drawn from π_ref (one token call each), or with the previous
+        /// pass's policy (roll-in=learned; its sampler's calls).</summary>
         private Prefix RollIn(int length, Rng r)
         {
             var prefix = env.Start(env.DrawPrompt(r));
-            for (int i = 0; i < length; i++) prefix = env.Append(env.Next(prefix, r));
+            for (int i = 0; i < length; i++)
+                prefix = env.Append(rollIn is null ? env.Next(prefix, r) : rollIn.Step(env, prefix, r, out _, out _, out _, out _));
             return prefix;
         }
 

@@ -102,7 +102,7 @@ public class MtssTests
     [Theory]
     [InlineData("needle", "", null, "autoregressive instance")]
     [InlineData("chain", "bogus=1", null, "unknown algo-param 'bogus'")]
-    [InlineData("chain", "roll-in=learned", null, "roll-in")]
+    [InlineData("chain", "roll-in=policy", null, "roll-in")]
     [InlineData("chain", "nu=-1", null, "nu")]
     [InlineData("chain", "", 100L, "--budget-tokens instead of --budget-comp")]
     public void BadInput_IsAOneLineInputError(string instance, string algoParam, long? budgetComp, string expected)
