@@ -171,6 +171,15 @@ public sealed class E4MultiTurn : IExperiment
         if (samplingFit.X.Count >= 2)
             findings.Add(Analysis.Between("log-log slope of MTSS tokens-to-ε vs H, sampling oracle (no distributions), H = 4…16", samplingSlope, 1, 4,
                 "between 1 and 4 (polynomial; each token costs ≈ 1 + m + M draws)"));
+        // The two growth laws side by side, over the horizons where both were measured.
+        var spanFit = Fit(h, spanTok, 4);
+        double spanSlope = Stats.LogLogSlope(spanFit.X, spanFit.Y);
+        findings.Add(new($"log-log slope of SpannerSampling tokens-to-ε vs H over H = 4…{(spanFit.X.Count > 0 ? Table.Fmt(spanFit.X[^1]) : "–")}",
+            spanSlope, Table.Fmt(spanSlope), "measured (no criterion; compare MTSS's slope — an exponential has a growing log-log slope)", null));
+        int common = Enumerable.Range(0, h.Count).Where(i => double.IsFinite(spanTok[i]) && double.IsFinite(mtssTok[i])).DefaultIfEmpty(-1).Max();
+        double ratioAtCommon = common >= 0 ? spanTok[common] / mtssTok[common] : double.NaN;
+        findings.Add(new($"SpannerSampling / MTSS tokens-to-ε at the largest H both reached (H = {(common >= 0 ? Table.Fmt(h[common]) : "–")})",
+            ratioAtCommon, Table.Fmt(ratioAtCommon), "measured (no criterion)", null));
         findings.Add(new($"SpannerSampling tokens at H = {Table.Fmt(hMax)}, extrapolated (not measured)", extrapolated, Table.Fmt(extrapolated),
             "extrapolation: samples per unit C_cov at its largest measured H × C_cov × H", null));
 
