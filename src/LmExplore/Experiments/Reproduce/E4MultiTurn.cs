@@ -13,7 +13,7 @@ namespace LmExplore.Experiments.Reproduce;
 /// </summary>
 public sealed class E4MultiTurn : IExperiment
 {
-    /// <summary>ε of every run: under a tenth of the smallest gap J_opt − J_ref (0.10 at H = 2).</summary>
+    /// <summary>ε of every run: under a tenth of the smallest gap J_opt − J_ref (0.148 at H = 2).</summary>
     public const double Epsilon = 0.01;
     /// <summary>δ: the fraction of seeds allowed to miss ε (all must reach it with 3 or 5 seeds).</summary>
     public const double Delta = 0.1;
