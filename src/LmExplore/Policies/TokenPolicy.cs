@@ -204,6 +204,8 @@ public sealed class TruncatedTokenPolicy : ITokenOutputPolicy
         var scoreRaw = new double[V];
         var diff = new double[D];
         var truncated = new bool[V * V];
+        var sortKeys = new double[V];
+        var order = new int[V];
         bool exactSteps = target || UseDistributions;
         double invBeta = 1 / Beta, worstFailure = 0, meanAcceptance = 0;
         for (int h = 1; h <= H; h++)
@@ -249,7 +251,9 @@ public sealed class TruncatedTokenPolicy : ITokenOutputPolicy
                     }
                     else
                     {
-                        var order = OutputLaws.DescendingOrder(g);
+                        // Tokens by g descending (reused buffers: DescendingOrder's arrays, without its allocation).
+                        for (int a = 0; a < V; a++) { sortKeys[a] = -g[a]; order[a] = a; }
+                        Array.Sort(sortKeys, order);
                         Array.Clear(inner);
                         var summary = envelope.Accumulate(g, refProb, order, size.PilotSamples, size.MaxProposals, 1.0, inner);
                         for (int a = 0; a < V; a++) law[a] += w * inner[a];
