@@ -106,7 +106,7 @@ public interface ITokenLearnerEnvironment
 public static class TokenFeatures
 {
     /// <summary>Largest S·V·(d+S) the dense table may hold.</summary>
-    public const double MaxNumbers = 5e7;
+    public const double MaxNumbers = 1e7;
 
     /// <summary>D = d + S.</summary>
     public static int Dimension(AutoregressiveInstance inst) => inst.Dimension + inst.States;

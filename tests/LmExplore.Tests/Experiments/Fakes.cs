@@ -16,6 +16,7 @@ internal static class Fakes
     public static RunResult Run(RunRequest r, CancellationToken ct)
     {
         ct.ThrowIfCancellationRequested();
+        if (r.Instance == "chain") return RunChain(r);
         var rng = new Rng(r.Seed);
         double ccov = r.InstanceParams.TryGetValue("ccov", out var c) ? double.Parse(c, CultureInfo.InvariantCulture) : 10;
         double jitter = 0.8 + 0.4 * rng.NextDouble();
@@ -40,6 +41,37 @@ internal static class Fakes
         double sub = ok ? 1e-3 : 0.3;
         return new RunResult("needle(fake)", r.Algorithm, r.Seed, 0.1, 4, ok ? "ok" : "budget_exhausted", tData, tComp, 0,
             1.0, 0.2, 1.0 - sub, sub, null, null, sub, 0.9, 0.01, ok, "exact", 2.5, ccov, null, 0.001 * rng.NextDouble(),
+            new Dictionary<string, double> { ["jitter"] = jitter });
+    }
+
+    /// <summary>E4's laws on <c>chain</c>: C_cov = 2.75^H; MTSS needs ≈ 40·H³ tokens and 10·H² rewards; sequence-level
+    /// SpannerSampling ≈ 4·C_cov samples (H tokens each) and 40 rewards.</summary>
+    private static RunResult RunChain(RunRequest r)
+    {
+        var rng = new Rng(r.Seed);
+        int h = int.Parse(r.InstanceParams["horizon"], CultureInfo.InvariantCulture);
+        double ccov = Math.Pow(2.75, h), jitter = 0.8 + 0.4 * rng.NextDouble();
+        long tTokens, tComp, tData;
+        bool ok;
+        if (r.Algorithm == "mtss")
+        {
+            long tokenNeed = (long)(40 * Math.Pow(h, 3) * jitter), dataNeed = (long)(10 * h * h * jitter);
+            tTokens = Math.Min(tokenNeed, r.BudgetTokens ?? long.MaxValue);
+            tData = Math.Min(dataNeed, r.BudgetData ?? long.MaxValue);
+            tComp = 0;
+            ok = tTokens >= tokenNeed && tData >= dataNeed;
+        }
+        else
+        {
+            long compNeed = (long)(4 * ccov * jitter), dataNeed = 40;
+            tComp = Math.Min(compNeed, Math.Min(r.BudgetComp ?? long.MaxValue, (r.BudgetTokens ?? long.MaxValue) / h));
+            tData = Math.Min(dataNeed, r.BudgetData ?? long.MaxValue);
+            tTokens = tComp * h;
+            ok = tComp >= compNeed && tData >= dataNeed;
+        }
+        double sub = ok ? 1e-3 : 0.3;
+        return new RunResult("chain(fake)", r.Algorithm, r.Seed, 0.2, 2, ok ? "ok" : "budget_exhausted", tData, tComp, tTokens,
+            1.0, 0.2, 1.0 - sub, sub, null, null, sub, 0.9, 0.01, ok, "exact", 2.5, ccov, 2.75, 0.001 * rng.NextDouble(),
             new Dictionary<string, double> { ["jitter"] = jitter });
     }
 
