@@ -195,94 +195,140 @@ public sealed class Mtss : ITokenAlgorithm
     {
         private readonly int _d = env.Dimension;
         private readonly Rng _rng = rng.Split("layers");
+        private ITokenLearnerEnvironment Env => env;
+        private MtssSettings S => s;
+        private TruncatedTokenPolicy Policy => policy;
+        private CancellationToken Ct => ct;
 
         public LayerResult Learn(int h, double coverage, long? tokenShare, long? dataShare)
         {
-            var meter = env.Meter;
-            var sigma = new EllipticNorm(_d, s.Lambda);
-            var ridge = new RidgeRegression(_d, s.Lambda);
-            var theta = new double[_d];
-            var v = new double[_d];
-            var layerRng = _rng.Split((ulong)h);
-            long tokenEnd = tokenShare is long ts ? meter.TTokens + ts : long.MaxValue;
-            long dataEnd = dataShare is long ds ? meter.TData + ds : long.MaxValue;
-            long phase1End = tokenShare is long t1 ? meter.TTokens + (long)(s.SpannerShare * t1) : long.MaxValue;
-            // Each candidate pair costs a roll-in of h−1 tokens and two draws; with a budget and no hint, a full failure
-            // streak may cost half of the Phase-1 share.
-            long candidatePairs = s.CandidatePairs ?? Math.Max(1, (long)(s.SpannerShare * tokenShare!.Value / 2 / (h + 1)));
-            var status = RunStatus.Ok;
-            bool stop = false;
-            long spannerSize = 0, candidates = 0, rounds = 0;
-            double coverageEstimate = 0;
-            var sampler = SamplerSize(coverage, s.PilotMiss, s.TokenDelta);
+            var layer = new Layer(this, h, coverage, tokenShare, dataShare);
             try
             {
-                // ---------------- Phase 1: token-level spanner ----------------
-                for (long t = 0; t < s.SpannerPrompts; t++)
-                {
-                    bool informative = false;
-                    for (long k = 0; k < candidatePairs; k++)
-                    {
-                        if ((k & 0xFF) == 0) ct.ThrowIfCancellationRequested();
-                        if (meter.TTokens + h + 1 > phase1End) { status = RunStatus.BudgetExhausted; goto phase2; }
-                        var prefix = RollIn(h - 1, layerRng);
-                        var a1 = env.Next(prefix, layerRng);
-                        var a2 = env.Next(prefix, layerRng);
-                        candidates++;
-                        Difference(env.Features(a1), env.Features(a2), v);
-                        if (sigma.NormSquared(v) <= s.Nu * s.Nu) continue;           // covered: no reward query
-                        if (meter.TData + 2 > dataEnd) { status = RunStatus.BudgetExhausted; goto output; }
-                        double g1 = SoftReturn(env.Append(a1), layerRng);
-                        double g2 = SoftReturn(env.Append(a2), layerRng);
-                        ridge.Add(v, g1 - g2);
-                        sigma.Add(v);
-                        spannerSize++;
-                        informative = true;
-                        break;
-                    }
-                    if (!informative && s.Anytime) break;
-                }
-
-            phase2:
-                // ---------------- Phase 2: exploration with Σ_span frozen ----------------
-                var sigmaSpanInverse = sigma.Inverse.ToArray();
-                long spentInRounds = 0;
-                for (long t = 0; t < s.ExplorationRounds; t++)
-                {
-                    if ((t & 0xF) == 0) ct.ThrowIfCancellationRequested();
-                    double average = rounds == 0 ? 0 : (double)spentInRounds / rounds;
-                    if (meter.TData + 2 > dataEnd || tokenEnd - meter.TTokens < RoundCostSlack * average)
-                    {
-                        status = RunStatus.BudgetExhausted;
-                        break;
-                    }
-                    long before = meter.TTokens;
-                    var prefix = RollIn(h - 1, layerRng);
-                    ridge.Solve(theta);                                              // θ_t = ridge LS on this layer's data
-                    policy.SetLayer(h, theta, sigmaSpanInverse, sampler);
-                    var a1 = policy.Step(env, prefix, layerRng, out _, out _, out double pilotCoverage, out var a2);
-                    coverageEstimate = Math.Max(coverageEstimate, pilotCoverage);
-                    Difference(env.Features(a1), env.Features(a2), v);
-                    double g1 = SoftReturn(env.Append(a1), layerRng);
-                    double g2 = SoftReturn(env.Append(a2), layerRng);
-                    ridge.Add(v, g1 - g2);
-                    rounds++;
-                    spentInRounds += meter.TTokens - before;
-                }
+                if (layer.Phase1()) layer.Phase2();
             }
             catch (BudgetExhaustedException)
             {
-                status = RunStatus.BudgetExhausted;
-                stop = true;
+                layer.Status = RunStatus.BudgetExhausted;
+                layer.Stop = true;
+            }
+            return layer.Output();
+        }
+
+        /// <summary>The state of one layer while it is learned: its regression, Σ, budgets and counters.</summary>
+        private sealed class Layer
+        {
+            private readonly LayerLearner _l;
+            private readonly int _h;
+            private readonly double _coverage;
+            private readonly EllipticNorm _sigma;
+            private readonly RidgeRegression _ridge;
+            private readonly double[] _theta, _v;
+            private readonly Rng _rng;
+            private readonly long _tokenEnd, _dataEnd, _phase1End, _candidatePairs;
+            private long _spannerSize, _candidates, _rounds;
+            private double _coverageEstimate;
+
+            public Layer(LayerLearner learner, int h, double coverage, long? tokenShare, long? dataShare)
+            {
+                _l = learner;
+                _h = h;
+                _coverage = coverage;
+                var s = learner.S;
+                var meter = learner.Env.Meter;
+                _sigma = new EllipticNorm(learner._d, s.Lambda);
+                _ridge = new RidgeRegression(learner._d, s.Lambda);
+                _theta = new double[learner._d];
+                _v = new double[learner._d];
+                _rng = learner._rng.Split((ulong)h);
+                _tokenEnd = tokenShare is long ts ? meter.TTokens + ts : long.MaxValue;
+                _dataEnd = dataShare is long ds ? meter.TData + ds : long.MaxValue;
+                _phase1End = tokenShare is long t1 ? meter.TTokens + (long)(s.SpannerShare * t1) : long.MaxValue;
+                // Each candidate pair costs a roll-in of h−1 tokens and two draws; with a budget and no hint, a full failure
+                // streak may cost half of the Phase-1 share.
+                _candidatePairs = s.CandidatePairs ?? Math.Max(1, (long)(s.SpannerShare * tokenShare!.Value / 2 / (h + 1)));
             }
 
-        output:
-            // ---------------- Layer output: θ_h, Σ_span, sampler sized by the pilots' coverage ----------------
-            ridge.Solve(theta);
-            double outputCoverage = s.RejectionCoverage ?? (coverageEstimate > 0 ? Math.Max(1, s.CoverageSlack * coverageEstimate) : coverage);
-            policy.SetLayer(h, theta, sigma.Inverse, SamplerSize(outputCoverage, s.PilotMiss, s.TokenDelta));
-            if (meter.RemainingData < 2 || meter.RemainingTokens < h) stop = true;
-            return new LayerResult(status, stop, spannerSize, candidates, rounds, coverageEstimate);
+            public RunStatus Status { get; set; } = RunStatus.Ok;
+            public bool Stop { get; set; }
+
+            /// <summary>Phase 1 — token-level spanner. False when the data share ran out (skip Phase 2).</summary>
+            public bool Phase1()
+            {
+                var env = _l.Env;
+                var meter = env.Meter;
+                var s = _l.S;
+                for (long t = 0; t < s.SpannerPrompts; t++)
+                {
+                    bool informative = false;
+                    for (long k = 0; k < _candidatePairs; k++)
+                    {
+                        if ((k & 0xFF) == 0) _l.Ct.ThrowIfCancellationRequested();
+                        if (meter.TTokens + _h + 1 > _phase1End) { Status = RunStatus.BudgetExhausted; return true; }
+                        var prefix = _l.RollIn(_h - 1, _rng);                     // a fresh prefix per candidate
+                        var a1 = env.Next(prefix, _rng);
+                        var a2 = env.Next(prefix, _rng);
+                        _candidates++;
+                        Difference(env.Features(a1), env.Features(a2), _v);
+                        if (_sigma.NormSquared(_v) <= s.Nu * s.Nu) continue;         // covered: no reward query
+                        if (meter.TData + 2 > _dataEnd) { Status = RunStatus.BudgetExhausted; return false; }
+                        double g1 = _l.SoftReturn(env.Append(a1), _rng);
+                        double g2 = _l.SoftReturn(env.Append(a2), _rng);
+                        _ridge.Add(_v, g1 - g2);
+                        _sigma.Add(_v);
+                        _spannerSize++;
+                        informative = true;
+                        break;
+                    }
+                    if (!informative && s.Anytime) break;                            // anytime: a full failure streak
+                }
+                return true;
+            }
+
+            /// <summary>Phase 2 — exploration with Σ_span frozen, for T_exp rounds or what the layer's shares pay for.</summary>
+            public void Phase2()
+            {
+                var env = _l.Env;
+                var meter = env.Meter;
+                var s = _l.S;
+                var sampler = SamplerSize(_coverage, s.PilotMiss, s.TokenDelta);
+                var sigmaSpanInverse = _sigma.Inverse.ToArray();
+                long spentInRounds = 0;
+                for (long t = 0; t < s.ExplorationRounds; t++)
+                {
+                    if ((t & 0xF) == 0) _l.Ct.ThrowIfCancellationRequested();
+                    double average = _rounds == 0 ? 0 : (double)spentInRounds / _rounds;
+                    if (meter.TData + 2 > _dataEnd || _tokenEnd - meter.TTokens < RoundCostSlack * average)
+                    {
+                        Status = RunStatus.BudgetExhausted;
+                        return;
+                    }
+                    long before = meter.TTokens;
+                    var prefix = _l.RollIn(_h - 1, _rng);
+                    _ridge.Solve(_theta);                                            // θ_t = ridge LS on this layer's data
+                    _l.Policy.SetLayer(_h, _theta, sigmaSpanInverse, sampler);
+                    var a1 = _l.Policy.Step(env, prefix, _rng, out _, out _, out double pilotCoverage, out var a2);
+                    _coverageEstimate = Math.Max(_coverageEstimate, pilotCoverage);
+                    Difference(env.Features(a1), env.Features(a2), _v);
+                    double g1 = _l.SoftReturn(env.Append(a1), _rng);
+                    double g2 = _l.SoftReturn(env.Append(a2), _rng);
+                    _ridge.Add(_v, g1 - g2);
+                    _rounds++;
+                    spentInRounds += meter.TTokens - before;
+                }
+            }
+
+            /// <summary>Layer output: θ_h = ridge LS, Σ_span, the sampler sized by the pilots' coverage.</summary>
+            public LayerResult Output()
+            {
+                var s = _l.S;
+                var meter = _l.Env.Meter;
+                _ridge.Solve(_theta);
+                double outputCoverage = s.RejectionCoverage ?? (_coverageEstimate > 0 ? Math.Max(1, s.CoverageSlack * _coverageEstimate) : _coverage);
+                _l.Policy.SetLayer(_h, _theta, _sigma.Inverse, SamplerSize(outputCoverage, s.PilotMiss, s.TokenDelta));
+                if (meter.RemainingData < 2 || meter.RemainingTokens < _h) Stop = true;
+                return new LayerResult(Status, Stop, _spannerSize, _candidates, _rounds, _coverageEstimate);
+            }
         }
 
         /// <summary>A prefix of <paramref name="length"/> tokens drawn from π_ref (one token call each), or with the previous
