@@ -91,6 +91,20 @@ public class MtssTests
     }
 
     [Fact]
+    public void Frontier_ScansTokenBudgets_ForMtss()
+    {
+        var request = new LmExplore.Experiments.Frontier.FrontierRequest("chain", new Dictionary<string, string> { ["horizon"] = "3", ["seed"] = "1" },
+            "mtss", new Dictionary<string, string> { ["next-token-distributions"] = "true" }, [1, 2],
+            CompFrom: 128, CompTo: 1 << 16, DataFrom: 16, DataTo: 1 << 14, Parallelism: 1);
+        var f = LmExplore.Experiments.Frontier.FrontierSearch.Run(request);
+        Assert.NotNull(f.ComputeToEps);
+        Assert.NotNull(f.DataToEps);
+        Assert.All(f.SuccessByBudget.Where(p => p.Kind != "data"), p => Assert.Equal("tokens", p.Kind));
+        Assert.True(f.AtComputeToEps!.MedianTTokens <= f.ComputeToEps);
+        Assert.Contains("\"compute_budget\":\"T_tokens\"", LmExplore.Experiments.Frontier.FrontierSearch.ToJson(f));
+    }
+
+    [Fact]
     public void SequenceLevelSpanner_RunsOnTheSameChain_ChargedHTokensPerSample()
     {
         var r = Runner.Run(new RunRequest("chain", new Dictionary<string, string> { ["horizon"] = "4" }, "spanner",
