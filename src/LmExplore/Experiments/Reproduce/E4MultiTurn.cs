@@ -18,7 +18,7 @@ public sealed class E4MultiTurn : IExperiment
     /// <summary>δ: the fraction of seeds allowed to miss ε (all must reach it with 3 or 5 seeds).</summary>
     public const double Delta = 0.1;
     /// <summary>The chain model shared by every horizon (the instance seed is fixed, so only H changes).</summary>
-    public const string InstanceParams = """{ "vocab": 3, "states": 3, "d": 2, "psi": 0.3, "B": 1, "beta": 0.2, "seed": 1 }""";
+    public const string InstanceParams = """{ "vocab": 3, "d": 2, "psi": 0.3, "B": 1, "beta": 0.2, "seed": 1 }""";
     /// <summary>Top of the token window m·H³ of both methods: m ≤ this (quick, full).</summary>
     public const double WindowQuick = 128, WindowFull = 256;
     /// <summary>Sequence samples (× H tokens) SpannerSampling gets while its data budgets are scanned.</summary>
@@ -49,7 +49,7 @@ public sealed class E4MultiTurn : IExperiment
           "sweepSeed": 4004,
           "instance": "chain",
           "instanceParams": {{InstanceParams}},
-          "grid": { "horizon": {{Horizons(quick)}} },
+          "grid": { "states": {{(quick ? "[1]" : "[1, 3]")}}, "horizon": {{Horizons(quick)}} },
           "algorithms": [
             { "name": "mtss", "label": "mtss-tokens", "params": { "epsilon": {{Epsilon.ToString(CultureInfo.InvariantCulture)}}, "next-token-distributions": "true" },
               "vars": { "m": {{NeedleSetup.Multipliers(quick ? 2 : 0, quick ? 14 : 16)}} },
@@ -59,7 +59,7 @@ public sealed class E4MultiTurn : IExperiment
               "budgetData": { "times": 1, "of": ["horizon", "horizon", "b"] } },
             {{(quick ? "" : $$"""
             { "name": "mtss", "label": "mtss-sampling-tokens", "params": { "epsilon": {{Epsilon.ToString(CultureInfo.InvariantCulture)}} },
-              "only": { "horizon": {{SamplingHorizons}} },
+              "only": { "states": [3], "horizon": {{SamplingHorizons}} },
               "vars": { "m": {{NeedleSetup.Multipliers(8, 22)}} },
               "budgetTokens": { "times": 1, "of": ["horizon", "horizon", "horizon", "m"] } },
             """)}}
@@ -83,6 +83,36 @@ public sealed class E4MultiTurn : IExperiment
 
     /// <inheritdoc/>
     public ExperimentReport Analyze(SweepPlan plan, IReadOnlyList<SweepRecord> records)
+    {
+        // One analysis per chain model (S states); S = 3 first, the richer model.
+        var parts = records.GroupBy(r => Analysis.Setting(r, "instance.states")).OrderByDescending(g => g.Key)
+            .Select(g => AnalyzeStates(g.ToList(), $" (S = {g.Key.ToString(CultureInfo.InvariantCulture)})")).ToList();
+        var tokenPlot = new LinePlot("e4-tokens-to-eps", "E4: tokens to reach ε vs horizon H (chain, C_cond = 2.75)",
+            new Axis("horizon H (tokens per response, log scale)"), new Axis("tokens-to-ε (token-oracle calls) and coverage (ratio), log scale"),
+            [.. parts.SelectMany(p => p.TokenSeries)], BandNote: "√2 budget grid; success = every seed (3 quick, 5 full) reaches ε on the exact headline");
+        var dataPlot = new LinePlot("e4-data-to-eps", "E4: reward queries to reach ε vs horizon H (chain)",
+            new Axis("horizon H (log scale)"), new Axis("data-to-ε (reward queries, log scale)"),
+            [.. parts.SelectMany(p => p.DataSeries)], BandNote: "√2 budget grid; MTSS with tokens unbudgeted, SpannerSampling with 2^16 samples");
+        var table = new Table("e4-table",
+            "Per chain model (S states) and horizon H: coverage of π*, tokens-to-ε and data-to-ε of each method (smallest √2-grid budget at which every seed reaches ε; ∞ = not within the window, – = not run) and T_data spent there.",
+            ["S", "H", "C_cov", "C_cond", "MTSS tokens-to-ε", "MTSS T_data there", "MTSS data-to-ε", "MTSS (sampling oracle) tokens-to-ε",
+             "SpannerSampling tokens-to-ε", "SpannerSampling T_data there", "SpannerSampling data-to-ε"], [.. parts.SelectMany(p => p.Rows)]);
+        var notes = new List<string>
+        {
+            $"ε = {Epsilon}; instance chain {InstanceParams} with S states (grid); success = reached_epsilon on the exact headline (DP over (h, s) for MTSS, " +
+            "enumeration of the V^H sequences for SpannerSampling, Monte Carlo above 4096 sequences). Both methods are scanned over the token window m·H³ (m on a √2 grid) — a window, not the answer: " +
+            "the reported value is the smallest budget in it that succeeds. SpannerSampling is charged H tokens per sequence sample. With S = 1, C_cov = C_cond^H exactly.",
+        };
+        return new ExperimentReport(
+            [new Figure("e4-tokens-to-eps", "Tokens-to-ε of MTSS and of sequence-level SpannerSampling against H, with C_cov and C_cond of each instance.", tokenPlot),
+             new Figure("e4-data-to-eps", "Data-to-ε against H.", dataPlot)],
+            [table], [.. parts.SelectMany(p => p.Findings)], [.. notes, .. parts.SelectMany(p => p.Notes)]);
+    }
+
+    /// <summary>What the analysis of one chain model contributes.</summary>
+    private sealed record Part(List<Series> TokenSeries, List<Series> DataSeries, List<IReadOnlyList<string>> Rows, List<Finding> Findings, List<string> Notes);
+
+    private static Part AnalyzeStates(IReadOnlyList<SweepRecord> records, string tag)
     {
         var notes = new List<string>();
         var byH = records.GroupBy(r => Analysis.Setting(r, "instance.horizon")).OrderBy(g => g.Key).ToList();
@@ -183,32 +213,23 @@ public sealed class E4MultiTurn : IExperiment
         findings.Add(new($"SpannerSampling tokens at H = {Table.Fmt(hMax)}, extrapolated (not measured)", extrapolated, Table.Fmt(extrapolated),
             "extrapolation: samples per unit C_cov at its largest measured H × C_cov × H", null));
 
-        var tokenPlot = new LinePlot("e4-tokens-to-eps", "E4: tokens to reach ε vs horizon H (chain, C_cond ≈ 2.75)",
-            new Axis("horizon H (tokens per response, log scale)"), new Axis("tokens-to-ε (token-oracle calls) and coverage (ratio), log scale"),
-            [
-                Line("MTSS (next-token distributions)", h, mtssTok),
-                Line("MTSS (sampling oracle)", h, samplingTok),
-                Line("SpannerSampling, sequence level (H tokens per sample)", h, spanTok),
-                Line("C_cov(π*)", h, cCov, dashed: true),
-                Line("C_cond(π*)", h, cCond, dashed: true),
-            ], BandNote: "√2 budget grid; success = every seed (3 quick, 5 full) reaches ε on the exact headline");
-        var dataPlot = new LinePlot("e4-data-to-eps", "E4: reward queries to reach ε vs horizon H (chain)",
-            new Axis("horizon H (log scale)"), new Axis("data-to-ε (reward queries, log scale)"),
-            [
-                Line("MTSS (next-token distributions)", h, mtssData),
-                Line("SpannerSampling, sequence level", h, spanData),
-            ], BandNote: "√2 budget grid; MTSS with tokens unbudgeted, SpannerSampling with 2^16 samples");
-        var table = new Table("e4-table",
-            "Per horizon H: coverage of π*, tokens-to-ε and data-to-ε of each method (smallest √2-grid budget at which every seed reaches ε; ∞ = not within the window, – = not run) and T_data spent there.",
-            ["H", "C_cov", "C_cond", "MTSS tokens-to-ε", "MTSS T_data there", "MTSS data-to-ε", "MTSS (sampling oracle) tokens-to-ε",
-             "SpannerSampling tokens-to-ε", "SpannerSampling T_data there", "SpannerSampling data-to-ε"], rows);
-        notes.Insert(0, $"ε = {Epsilon}; instance chain {InstanceParams}; success = reached_epsilon on the exact headline (DP over (h, s) for MTSS, " +
-            "enumeration of the V^H sequences for SpannerSampling, Monte Carlo above 4096 sequences). MTSS token windows are m·H³ (m on a √2 grid) — a window, not the answer: " +
-            "the reported value is the smallest budget in it that succeeds. SpannerSampling is charged H tokens per sequence sample.");
-        return new ExperimentReport(
-            [new Figure("e4-tokens-to-eps", "Tokens-to-ε of MTSS and of sequence-level SpannerSampling against H, with C_cov and C_cond of each instance.", tokenPlot),
-             new Figure("e4-data-to-eps", "Data-to-ε against H.", dataPlot)],
-            [table], findings, notes);
+        var tokenSeries = new List<Series>
+        {
+            Line("MTSS (next-token distributions)" + tag, h, mtssTok),
+            Line("MTSS (sampling oracle)" + tag, h, samplingTok),
+            Line("SpannerSampling, sequence level (H tokens per sample)" + tag, h, spanTok),
+            Line("C_cov(π*)" + tag, h, cCov, dashed: true),
+            Line("C_cond(π*)" + tag, h, cCond, dashed: true),
+        };
+        var dataSeries = new List<Series>
+        {
+            Line("MTSS (next-token distributions)" + tag, h, mtssData),
+            Line("SpannerSampling, sequence level" + tag, h, spanData),
+        };
+        string s = tag.Trim(' ', '(', ')').Replace("S = ", "");
+        return new Part(tokenSeries.Where(x => x.X.Count > 0).ToList(), dataSeries.Where(x => x.X.Count > 0).ToList(),
+            rows.Select(r => (IReadOnlyList<string>)[s, .. r]).ToList(),
+            findings.Select(f => f with { Name = f.Name + tag }).ToList(), notes.Select(n => tag.Trim() + " " + n).ToList());
     }
 
     /// <summary>+∞ when the scan ran and no budget sufficed (censored at the cap), NaN when it did not run.</summary>
