@@ -5,8 +5,8 @@ using LmExplore.Figures;
 namespace LmExplore.Experiments.Reproduce;
 
 /// <summary>
-/// E4 (Thm 5.1): on one <c>chain</c> model (V = 3, S = 3, d = 2, β = 0.2, C_cond ≈ 2.75) at horizons H = 2…30, MTSS
-/// against sequence-level SpannerSampling on the same model. Measured, not assumed: tokens-to-ε (the smallest token
+/// E4 (Thm 5.1): on <c>chain</c> models (V = 3, d = 2, β = 0.2, C_cond = 2.75; S = 1 state, where C_cov = C_cond^H
+/// exactly, and — full run — S = 3) at horizons H = 2…30, MTSS against sequence-level SpannerSampling on the same model. Measured, not assumed: tokens-to-ε (the smallest token
 /// budget at which every seed reaches ε on the exact headline) should grow polynomially in H for MTSS and like C_cov ≈
 /// C_cond^H for SpannerSampling, which is charged H tokens per sequence sample; data-to-ε likewise under an ample token
 /// budget. SpannerSampling's headline needs the V^H sequences enumerated, so it runs where that is possible.
