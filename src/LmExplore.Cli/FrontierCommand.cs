@@ -46,12 +46,14 @@ internal static class FrontierCommand
             if (outPath is { Length: 0 }) throw new InputException("--out needs a file name (got an empty string)");
             bool asJson = parse.GetValue(json);
             // Validate the instance and algorithm once, before the scan, so bad input fails in milliseconds.
-            Runner.Run(new RunRequest(request.Instance, request.InstanceParams, request.Algorithm, request.AlgoParams, 1, BudgetComp: 0, BudgetData: 0));
+            bool tokenLevel = LmExplore.Algorithms.AlgorithmCatalog.IsTokenLevel(request.Algorithm);
+            Runner.Run(new RunRequest(request.Instance, request.InstanceParams, request.Algorithm, request.AlgoParams, 1,
+                BudgetComp: tokenLevel ? null : 0, BudgetData: 0, BudgetTokens: tokenLevel ? 0 : null));
             var result = FrontierSearch.Run(request, null, point =>
             {
                 if (!asJson)
                     CliSupport.Error.WriteLine($"frontier: {point.Kind} budget {point.Budget:N0}: {point.Reached}/{point.Runs} reach ε " +
-                        $"(median T_data {point.MedianTData:N0}, T_comp {point.MedianTComp:N0})");
+                        $"(median T_data {point.MedianTData:N0}, " + (tokenLevel ? $"T_tokens {point.MedianTTokens:N0})" : $"T_comp {point.MedianTComp:N0})"));
             }, context.Cancellation);
             string text = FrontierSearch.ToJson(result);
             if (outPath is not null) AtomicFile.WriteAllText(outPath, text + "\n");
@@ -59,8 +61,8 @@ internal static class FrontierCommand
             string Fmt(long? v) => v is long x ? x.ToString("N0", CultureInfo.InvariantCulture) : "not reached";
             context.Out.WriteLine($"{request.Algorithm} on {request.Instance}, ε = {result.Epsilon.ToString("G4", CultureInfo.InvariantCulture)}, " +
                 $"{request.Required}/{request.Seeds.Count} seeds must reach it");
-            context.Out.WriteLine($"compute_to_eps  {Fmt(result.ComputeToEps)}" + (result.AtComputeToEps is { } c
-                ? $"   (median T_data {c.MedianTData:N0}, T_comp {c.MedianTComp:N0})" : ""));
+            context.Out.WriteLine($"compute_to_eps  {Fmt(result.ComputeToEps)}" + (tokenLevel ? " token calls" : "") + (result.AtComputeToEps is { } c
+                ? $"   (median T_data {c.MedianTData:N0}, " + (tokenLevel ? $"T_tokens {c.MedianTTokens:N0})" : $"T_comp {c.MedianTComp:N0})") : ""));
             context.Out.WriteLine($"data_to_eps     {Fmt(result.DataToEps)}" + (result.AtDataToEps is { } d
                 ? $"   (median T_data {d.MedianTData:N0}, T_comp {d.MedianTComp:N0}; compute budget {Fmt(result.DataScanComp)})" : ""));
             return ExitCodes.Ok;

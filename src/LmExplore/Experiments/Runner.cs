@@ -28,12 +28,17 @@ public static class Runner
         if (request.BudgetComp is < 0) throw new InputException($"--budget-comp must be ≥ 0, got {request.BudgetComp}");
         if (request.BudgetData is < 0) throw new InputException($"--budget-data must be ≥ 0, got {request.BudgetData}");
         if (request.BudgetTokens is < 0) throw new InputException($"--budget-tokens must be ≥ 0, got {request.BudgetTokens}");
+        if (AlgorithmCatalog.IsTokenLevel(request.Algorithm)) return TokenRunner.Execute(request, clock, progress, cancellationToken);
         var algorithm = AlgorithmCatalog.Create(request.Algorithm, request.AlgoParams);
-        var instance = InstanceCatalog.Create(request.Instance, request.InstanceParams, request.Seed, request.Normalize);
+        // An autoregressive instance runs in its sequence-level view: enumerated sequences, H tokens charged per sample.
+        var loaded = InstanceCatalog.CreateAny(request.Instance, request.InstanceParams, request.Seed, request.Normalize);
+        var autoregressive = loaded.Autoregressive;
+        var instance = loaded.Enumerable ?? TokenRunner.Enumerate(autoregressive!);
 
         var meter = new Meter(request.BudgetData, request.BudgetComp, request.BudgetTokens);
         var root = new Rng(request.Seed);
-        var environment = new EnumerableEnvironment(instance, meter, root.Split(NoiseKey));
+        ILearnerEnvironment environment = new EnumerableEnvironment(instance, meter, root.Split(NoiseKey));
+        if (autoregressive is not null) environment = new SequenceLevelEnvironment(environment, autoregressive.Horizon);
         AlgorithmOutput output;
         try
         {
@@ -74,7 +79,7 @@ public static class Runner
             Evaluation: evaluation.Method,
             OutputSampleCost: evaluation.SampleCost,
             CCov: ExactEvaluator.CoverageOfOptimal(instance),
-            CCond: null,
+            CCond: autoregressive is null ? null : AutoregressiveEvaluator.ConditionalCoverageOfOptimal(autoregressive),
             WallSeconds: clock.Elapsed.TotalSeconds,
             Diagnostics: diagnostics);
         return new RunOutcome(result, output.Policy, instance);
@@ -87,14 +92,15 @@ public static class Runner
     /// </summary>
     public static long WriteOutputSamples(RunOutcome outcome, long count, ulong seed, TextWriter writer, CancellationToken cancellationToken = default)
     {
+        if (outcome.Token is not null) return TokenRunner.WriteOutputSamples(outcome.Token, count, seed, writer, cancellationToken);
         var rng = new Rng(seed).Split("output-samples");
-        var environment = new EnumerableEnvironment(outcome.Instance, new Meter(), rng.Split(NoiseKey));
+        var environment = new EnumerableEnvironment(outcome.Instance!, new Meter(), rng.Split(NoiseKey));
         var line = new System.Text.StringBuilder();
         for (long i = 0; i < count; i++)
         {
             if ((i & 0xFF) == 0) cancellationToken.ThrowIfCancellationRequested();
             var x = environment.DrawPrompt(rng);
-            var draw = outcome.Policy.Sample(environment, x, rng);
+            var draw = outcome.Policy!.Sample(environment, x, rng);
             line.Clear().Append("{\"prompt\": ").Append(x.Index).Append(", \"response\": ").Append(draw.Response.Index).Append('}');
             writer.WriteLine(line);
         }
@@ -102,5 +108,10 @@ public static class Runner
     }
 }
 
-/// <summary>A finished run: its result, the output policy it produced and the instance it ran on.</summary>
-public sealed record RunOutcome(RunResult Result, Policies.IOutputPolicy Policy, EnumerableInstance Instance);
+/// <summary>A finished run: its result, the output policy it produced and the instance it ran on (for a token-level run,
+/// <see cref="Token"/> holds them instead and <paramref name="Policy"/>, <paramref name="Instance"/> are null).</summary>
+public sealed record RunOutcome(RunResult Result, Policies.IOutputPolicy? Policy, EnumerableInstance? Instance)
+{
+    /// <summary>The token-level policy and autoregressive instance of a token-level run, else null.</summary>
+    public TokenRunOutput? Token { get; init; }
+}

@@ -12,7 +12,7 @@ public sealed record TextPrompt(string Text, double Weight);
 /// <summary>
 /// A task with verifier rewards: prompts with weights, a pass threshold on the reward, optionally a built-in checker
 /// and a built-in base model. Prompts come from a JSON-lines file (<c>{"prompt": "…", "weight": w}</c>, weight optional,
-/// docs/FORMATS.md) or from a built-in task (<see cref="Letters"/>).
+/// docs/FORMATS.md) or from a built-in task (<see cref="LettersTask"/>).
 /// </summary>
 public sealed class TextTask
 {

@@ -229,7 +229,7 @@ public class ProperMethodsTests
         foreach (var line in text.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries))
         {
             using var doc = System.Text.Json.JsonDocument.Parse(line);
-            double r = outcome.Instance.Prompts[doc.RootElement.GetProperty("prompt").GetInt32()].Rewards[doc.RootElement.GetProperty("response").GetInt32()];
+            double r = outcome.Instance!.Prompts[doc.RootElement.GetProperty("prompt").GetInt32()].Rewards[doc.RootElement.GetProperty("response").GetInt32()];
             sum += r;
             sumSquares += r * r;
         }

@@ -119,8 +119,14 @@ public class MalformedInputTests
         Assert.Equal(2, arInspect.GetProperty("vocab").GetInt32());
         Assert.Equal(3, arInspect.GetProperty("states").GetInt32());
         Assert.True(arInspect.GetProperty("C_cond").GetDouble() >= 1);
-        // run needs an enumerable instance (for now): one clear line, exit 2.
-        CliHarness.Invoke("run", "--instance", ar, "--algo", "passive", "--seed", "1").AssertBadInput("run on an autoregressive file");
+        // A sequence-level algorithm runs on its sequence-level view (H tokens per sample); mtss at the token level.
+        var seq = CliHarness.Invoke("run", "--instance", ar, "--algo", "passive", "--seed", "1", "--json");
+        Assert.True(seq.ExitCode == 0, seq.Stderr);
+        var seqResult = seq.SingleJsonObject();
+        Assert.Equal(8 * seqResult.GetProperty("T_comp").GetInt64(), seqResult.GetProperty("T_tokens").GetInt64());
+        var tok = CliHarness.Invoke("run", "--instance", ar, "--algo", "mtss", "--seed", "1", "--json", "--budget-tokens", "20000");
+        Assert.True(tok.ExitCode == 0, tok.Stderr);
+        Assert.Equal("exact", tok.SingleJsonObject().GetProperty("evaluation").GetString());
     }
 
     [Fact]

@@ -16,6 +16,7 @@ internal static class Fakes
     public static RunResult Run(RunRequest r, CancellationToken ct)
     {
         ct.ThrowIfCancellationRequested();
+        if (r.Instance == "chain") return RunChain(r);
         var rng = new Rng(r.Seed);
         if (r.Instance.StartsWith("text:", StringComparison.Ordinal)) return TextRun(r, rng);
         double ccov = r.InstanceParams.TryGetValue("ccov", out var c) ? double.Parse(c, CultureInfo.InvariantCulture) : 10;
@@ -66,6 +67,37 @@ internal static class Fakes
         return new RunResult(r.Instance, r.Algorithm, r.Seed, 0.05, 128, "ok", tData, tData * 10, 0, double.NaN, double.NaN, double.NaN, double.NaN,
             null, null, double.NaN, pass, 0.01, false, "monte_carlo", 1, double.NaN, null, 0.001 * rng.NextDouble(),
             new Dictionary<string, double> { ["pass_rate"] = pass, ["pass_rate_ci_low"] = pass * 0.9, ["pass_rate_ci_high"] = Math.Min(1, pass * 1.1), ["ref_pass_rate"] = 0.04, ["eval_samples"] = 150 });
+    }
+
+    /// <summary>E4's laws on <c>chain</c>: C_cov = 2.75^H; MTSS needs ≈ 40·H³ tokens and 10·H² rewards; sequence-level
+    /// SpannerSampling ≈ 4·C_cov samples (H tokens each) and 40 rewards.</summary>
+    private static RunResult RunChain(RunRequest r)
+    {
+        var rng = new Rng(r.Seed);
+        int h = int.Parse(r.InstanceParams["horizon"], CultureInfo.InvariantCulture);
+        double ccov = Math.Pow(2.75, h), jitter = 0.8 + 0.4 * rng.NextDouble();
+        long tTokens, tComp, tData;
+        bool ok;
+        if (r.Algorithm == "mtss")
+        {
+            long tokenNeed = (long)(40 * Math.Pow(h, 3) * jitter), dataNeed = (long)(10 * h * h * jitter);
+            tTokens = Math.Min(tokenNeed, r.BudgetTokens ?? long.MaxValue);
+            tData = Math.Min(dataNeed, r.BudgetData ?? long.MaxValue);
+            tComp = 0;
+            ok = tTokens >= tokenNeed && tData >= dataNeed;
+        }
+        else
+        {
+            long compNeed = (long)(4 * ccov * jitter), dataNeed = 40;
+            tComp = Math.Min(compNeed, Math.Min(r.BudgetComp ?? long.MaxValue, (r.BudgetTokens ?? long.MaxValue) / h));
+            tData = Math.Min(dataNeed, r.BudgetData ?? long.MaxValue);
+            tTokens = tComp * h;
+            ok = tComp >= compNeed && tData >= dataNeed;
+        }
+        double sub = ok ? 1e-3 : 0.3;
+        return new RunResult("chain(fake)", r.Algorithm, r.Seed, 0.2, 2, ok ? "ok" : "budget_exhausted", tData, tComp, tTokens,
+            1.0, 0.2, 1.0 - sub, sub, null, null, sub, 0.9, 0.01, ok, "exact", 2.5, ccov, 2.75, 0.001 * rng.NextDouble(),
+            new Dictionary<string, double> { ["jitter"] = jitter });
     }
 
     /// <summary>A small sweep config (2 C_cov × (spanner + passive with a 3-point data grid) × seeds).</summary>

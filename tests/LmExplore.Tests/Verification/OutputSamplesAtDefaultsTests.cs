@@ -42,7 +42,7 @@ public class OutputSamplesAtDefaultsTests
         var outcome = Runner.Execute(request);
         var result = outcome.Result;
         Assert.Equal("exact", result.Evaluation);
-        var instance = outcome.Instance;
+        var instance = outcome.Instance!;
         Assert.Equal((8, 2000), (instance.Prompts.Count, instance.Prompts[0].ResponseCount));
         int draws = drawCount ?? (int)Math.Clamp(1e7 / result.OutputSampleCost, 100, 20_000);
 
@@ -72,7 +72,7 @@ public class OutputSamplesAtDefaultsTests
             $"{what}: mean reward {mean} vs expected_reward_out {result.ExpectedRewardOut} (SE {se})");
 
         // Needle mass under the law, averaged over ρ: Σ_x ρ(x) Σ_{y needle} P(y|x).
-        var law = outcome.Policy.Law(instance).Sampler;
+        var law = outcome.Policy!.Law(instance).Sampler;
         double mass = 0, weight = 0;
         for (int x = 0; x < instance.Prompts.Count; x++)
         {

@@ -29,7 +29,8 @@ public sealed record FrontierRequest(
 }
 
 /// <summary>One budget of a scan: how many seeds reached ε there and what they spent.</summary>
-/// <param name="Kind"><c>comp</c> (a compute budget) or <c>data</c> (a data budget).</param>
+/// <param name="Kind"><c>comp</c> (a compute budget), <c>tokens</c> (the compute budget of a token-level algorithm, in
+/// token calls) or <c>data</c> (a data budget).</param>
 /// <param name="Budget">The budget.</param>
 /// <param name="BudgetComp">The compute budget in force (equal to <paramref name="Budget"/> for <c>comp</c>).</param>
 /// <param name="Reached">Seeds whose honest headline reached ε.</param>
@@ -38,8 +39,9 @@ public sealed record FrontierRequest(
 /// <param name="MedianTComp">Median T_comp spent.</param>
 /// <param name="MedianSuboptimality">Median suboptimality.</param>
 /// <param name="MedianOutputSampleCost">Median expected oracle calls per output draw.</param>
+/// <param name="MedianTTokens">Median T_tokens spent.</param>
 public sealed record BudgetPoint(string Kind, long Budget, long? BudgetComp, int Reached, int Runs, double MedianTData, double MedianTComp,
-    double MedianSuboptimality, double MedianOutputSampleCost)
+    double MedianSuboptimality, double MedianOutputSampleCost, double MedianTTokens = double.NaN)
 {
     /// <summary>Reached / Runs.</summary>
     public double Rate => (double)Reached / Runs;
@@ -57,7 +59,7 @@ public sealed record FrontierResult(FrontierRequest Request, double Epsilon, lon
     IReadOnlyList<BudgetPoint> SuccessByBudget, double WallSeconds)
 {
     /// <summary>The point at compute-to-ε, if any.</summary>
-    public BudgetPoint? AtComputeToEps => SuccessByBudget.FirstOrDefault(p => p.Kind == "comp" && p.Budget == ComputeToEps);
+    public BudgetPoint? AtComputeToEps => SuccessByBudget.FirstOrDefault(p => p.Kind is "comp" or "tokens" && p.Budget == ComputeToEps);
     /// <summary>The point at data-to-ε, if any.</summary>
     public BudgetPoint? AtDataToEps => SuccessByBudget.FirstOrDefault(p => p.Kind == "data" && p.Budget == DataToEps);
 }
@@ -77,6 +79,8 @@ public static class FrontierSearch
     {
         Validate(request);
         runOne ??= (r, ct) => Runner.Run(r, null, ct);
+        // A token-level algorithm (mtss) spends token calls, not sequence samples: its compute budget is T_tokens.
+        bool tokens = Algorithms.AlgorithmCatalog.IsTokenLevel(request.Algorithm);
         var clock = System.Diagnostics.Stopwatch.StartNew();
         var points = new List<BudgetPoint>();
         double epsilon = double.NaN;
@@ -90,11 +94,13 @@ public static class FrontierSearch
                 CancellationToken = cancellationToken,
             };
             Parallel.For(0, results.Length, options, i => results[i] = runOne(new RunRequest(request.Instance, request.InstanceParams,
-                request.Algorithm, request.AlgoParams, request.Seeds[i], BudgetComp: budgetComp, BudgetData: budgetData), cancellationToken));
+                request.Algorithm, request.AlgoParams, request.Seeds[i], BudgetComp: tokens ? null : budgetComp, BudgetData: budgetData,
+                BudgetTokens: tokens ? budgetComp : null), cancellationToken));
             epsilon = results[0].Epsilon;
             var point = new BudgetPoint(kind, budget, budgetComp, results.Count(r => r.ReachedEpsilon), results.Length,
                 Median(results.Select(r => (double)r.TData)), Median(results.Select(r => (double)r.TComp)),
-                Median(results.Select(r => r.Suboptimality)), Median(results.Select(r => r.OutputSampleCost)));
+                Median(results.Select(r => r.Suboptimality)), Median(results.Select(r => r.OutputSampleCost)),
+                Median(results.Select(r => (double)r.TTokens)));
             points.Add(point);
             onPoint?.Invoke(point);
             return point;
@@ -102,7 +108,7 @@ public static class FrontierSearch
 
         long? computeToEps = null;
         foreach (long b in Grid(request.CompFrom, request.CompTo, request.Ratio))
-            if (Measure("comp", b, b, null).Reached >= request.Required) { computeToEps = b; break; }
+            if (Measure(tokens ? "tokens" : "comp", b, b, null).Reached >= request.Required) { computeToEps = b; break; }
 
         long? scanComp = request.DataScanComp ?? (computeToEps is long c ? checked(2 * c) : null);
         long? dataToEps = null;
@@ -160,6 +166,7 @@ public static class FrontierSearch
             w.WriteNumber("delta", f.Request.Delta);
             w.WriteNumber("ratio", f.Request.Ratio);
             if (double.IsFinite(f.Epsilon)) w.WriteNumber("epsilon", f.Epsilon); else w.WriteNull("epsilon");
+            w.WriteString("compute_budget", Algorithms.AlgorithmCatalog.IsTokenLevel(f.Request.Algorithm) ? "T_tokens" : "T_comp");
             Nullable(w, "compute_to_eps", f.ComputeToEps);
             Nullable(w, "data_to_eps", f.DataToEps);
             Nullable(w, "data_scan_budget_comp", f.DataScanComp);
@@ -177,6 +184,7 @@ public static class FrontierSearch
                 w.WriteNumber("rate", p.Rate);
                 w.WriteNumber("T_data_median", p.MedianTData);
                 w.WriteNumber("T_comp_median", p.MedianTComp);
+                if (double.IsFinite(p.MedianTTokens)) w.WriteNumber("T_tokens_median", p.MedianTTokens);
                 if (double.IsFinite(p.MedianSuboptimality)) w.WriteNumber("suboptimality_median", p.MedianSuboptimality);
                 else w.WriteNull("suboptimality_median");
                 if (double.IsFinite(p.MedianOutputSampleCost)) w.WriteNumber("output_sample_cost_median", p.MedianOutputSampleCost);

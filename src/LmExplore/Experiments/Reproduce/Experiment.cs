@@ -28,7 +28,7 @@ public interface IExperiment
 public static class ExperimentRegistry
 {
     /// <summary>All experiments.</summary>
-    public static IReadOnlyList<IExperiment> All { get; } = [new E1SpannerScaling(), new E2ComputeLowerBound(), E3ProperBarrier.Dnf, E3ProperBarrier.Needle, new E5PassiveVersusSpanner(), new E6TextTask()];
+    public static IReadOnlyList<IExperiment> All { get; } = [new E1SpannerScaling(), new E2ComputeLowerBound(), E3ProperBarrier.Dnf, E3ProperBarrier.Needle, new E4MultiTurn(), new E5PassiveVersusSpanner(), new E6TextTask()];
 
     /// <summary>Finds experiments by id (case-insensitive); an id also selects its parts ("E3" selects E3-dnf and
     /// E3-needle); unknown ids are bad input.</summary>

@@ -56,7 +56,16 @@ public sealed record SweepAlgorithm(
     Optional<BudgetSpec> BudgetData,
     Optional<BudgetSpec> BudgetTokens,
     int Index,
-    string? Scan = null);
+    string? Scan = null)
+{
+    /// <summary>Restricts this entry to the instance-grid points whose values are listed here (<c>"only": {"horizon": [2, 4]}</c>);
+    /// empty: every point.</summary>
+    public IReadOnlyList<GridAxis> Only { get; init; } = [];
+
+    /// <summary>Whether this entry runs at the instance-grid point <paramref name="point"/>.</summary>
+    public bool RunsAt(IReadOnlyList<(string Name, string Value)> point) =>
+        Only.All(axis => point.Any(p => p.Name == axis.Name && axis.Values.Contains(p.Value)));
+}
 
 /// <summary>A named list of values; a grid is the cartesian product of its axes.</summary>
 public sealed record GridAxis(string Name, IReadOnlyList<string> Values);
@@ -144,6 +153,10 @@ public sealed record SweepConfig(
                 if (sdl.ValueKind != JsonValueKind.Number || !sdl.TryGetDouble(out scanDelta) || !(scanDelta >= 0 && scanDelta < 1))
                     throw new InputException("$.scanDelta: expected a number in [0, 1)");
             }
+            foreach (var algo in algorithms)
+                foreach (var axis in algo.Only)
+                    if (!grid.Any(g => g.Name == axis.Name))
+                        throw new InputException($"$.algorithms[{algo.Index}].only.{axis.Name}: not an axis of $.grid");
             var config = new SweepConfig(name, sweepSeed, instance, instanceParams, grid, vars, algorithms, seeds,
                 Budget(root, "budgetComp", "$"), Budget(root, "budgetData", "$"), Budget(root, "budgetTokens", "$"), root.GetRawText(), scanDelta);
             return config;
@@ -158,7 +171,7 @@ public sealed record SweepConfig(
             return new SweepAlgorithm(only, only, new Dictionary<string, string>(), [], [], Optional<BudgetSpec>.Unset, Optional<BudgetSpec>.Unset, Optional<BudgetSpec>.Unset, index);
         }
         if (a.ValueKind != JsonValueKind.Object) throw new InputException($"{path}: expected an object or an algorithm name");
-        CheckKeys(a, path, ["name", "label", "params", "grid", "vars", "budgetComp", "budgetData", "budgetTokens", "scan"]);
+        CheckKeys(a, path, ["name", "label", "params", "grid", "vars", "budgetComp", "budgetData", "budgetTokens", "scan", "only"]);
         var name = RequiredString(a, "name", path);
         var label = a.TryGetProperty("label", out var l) ? String(l, path + ".label") : name;
         if (label.Length == 0 || label.Any(c => c is '|' or '[' or ']' or ',' or '=' || char.IsWhiteSpace(c)))
@@ -168,6 +181,7 @@ public sealed record SweepConfig(
         foreach (var axis in grid)
             if (ps.ContainsKey(axis.Name)) throw new InputException($"{path}.grid.{axis.Name}: also set in {path}.params");
         var vars = a.TryGetProperty("vars", out var v) ? Axes(v, path + ".vars") : [];
+        var onlyAxes = a.TryGetProperty("only", out var o) ? Axes(o, path + ".only") : [];
         string? scan = null;
         if (a.TryGetProperty("scan", out var sc))
         {
@@ -178,7 +192,8 @@ public sealed record SweepConfig(
                 if (!double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var number) || !double.IsFinite(number))
                     throw new InputException($"{path}.vars.{scan}: a scanned variable needs numbers (got '{value}')");
         }
-        return new SweepAlgorithm(name, label, ps, grid, vars, Budget(a, "budgetComp", path), Budget(a, "budgetData", path), Budget(a, "budgetTokens", path), index, scan);
+        return new SweepAlgorithm(name, label, ps, grid, vars, Budget(a, "budgetComp", path), Budget(a, "budgetData", path), Budget(a, "budgetTokens", path), index, scan)
+            { Only = onlyAxes };
     }
 
     private static Optional<BudgetSpec> Budget(JsonElement parent, string key, string parentPath)

@@ -75,7 +75,7 @@ public sealed class SweepPlan
             var instanceParams = new SortedDictionary<string, string>(StringComparer.Ordinal);
             foreach (var (k, v) in config.InstanceParams) instanceParams[k] = v;
             foreach (var (k, v) in instancePoint) instanceParams[k] = v;
-            foreach (var algo in config.Algorithms)
+            foreach (var algo in config.Algorithms.Where(a => a.RunsAt(instancePoint)))
             foreach (var algoPoint in Product(algo.Grid))
             {
                 var algoParams = new SortedDictionary<string, string>(StringComparer.Ordinal);
