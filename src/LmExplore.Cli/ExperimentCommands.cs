@@ -83,7 +83,7 @@ internal static class ExperimentCommands
         var quick = new Option<bool>("--quick") { Description = "Small versions of the experiments (minutes on 2 cores)." };
         var outDir = new Option<string>("--out") { Description = "Output directory: report.html, summary.json, one folder per experiment.", Required = true };
         var parallel = new Option<int>("--parallel") { Description = "Concurrent runs (default: all cores).", DefaultValueFactory = _ => Environment.ProcessorCount };
-        var only = new Option<string?>("--only") { Description = "Comma-separated experiment ids (default: all of " + string.Join(", ", ExperimentRegistry.All.Select(e => e.Id)) + ")." };
+        var only = new Option<string?>("--only") { Description = "Comma-separated experiment ids; E3 selects both of its parts (default: all of " + string.Join(", ", ExperimentRegistry.All.Select(e => e.Id)) + ")." };
         var command = new Command("reproduce", "Run the paper's experiments (docs/EXPERIMENTS.md) and write CSVs, SVG figures and report.html.") { quick, outDir, parallel, only };
         command.SetAction(parse => CliSupport.Guard(() =>
         {
