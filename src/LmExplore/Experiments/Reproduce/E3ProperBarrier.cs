@@ -141,8 +141,11 @@ public sealed class E3ProperBarrier : IExperiment
             var comp = Analysis.BudgetToEps(g.Where(r => Analysis.Text(r, "label").EndsWith("-comp", StringComparison.Ordinal)), "budget.comp", NeedleSetup.Delta);
             var data = Analysis.BudgetToEps(g.Where(r => Analysis.Text(r, "label").EndsWith("-data", StringComparison.Ordinal)), "budget.data", NeedleSetup.Delta);
             double x = _dnf ? g.Key.X : Stats.Median(g.Select(r => r.Result.CCov));
-            // The training sampler's last coverage (proper methods) or the output's: how far π_θ moved from π_ref.
-            double coverage = Stats.Median(g.Select(r => r.Result.Diagnostics.TryGetValue("train_last_coverage", out var c) ? c
+            // The training sampler's last coverage (proper methods) or the output's, at the last compute budget the scan
+            // ran: how far π_θ moved from π_ref.
+            var compRuns = g.Where(r => Analysis.Text(r, "label").EndsWith("-comp", StringComparison.Ordinal)).ToList();
+            double lastBudget = compRuns.Count == 0 ? double.NaN : compRuns.Max(r => Analysis.Setting(r, "budget.comp"));
+            double coverage = Stats.Median(compRuns.Where(r => Analysis.Setting(r, "budget.comp") == lastBudget).Select(r => r.Result.Diagnostics.TryGetValue("train_last_coverage", out var c) ? c
                 : r.Result.Diagnostics.TryGetValue("output_coverage", out var o) ? o : double.NaN).Where(double.IsFinite).DefaultIfEmpty(double.NaN));
             if (!byMethod.TryGetValue(g.Key.Method, out var list)) byMethod[g.Key.Method] = list = [];
             list.Add(new Point(x, g.Key.X, comp, data, coverage, g.Any(r => Analysis.Text(r, "label").EndsWith("-data", StringComparison.Ordinal))));
@@ -191,7 +194,7 @@ public sealed class E3ProperBarrier : IExperiment
             new Axis(xTitle, Log: !_dnf), new Axis("data-to-ε: smallest data budget at which 90 % of seeds reach ε (log scale)"), dataSeries,
             null, $"budgets: powers of 2 (full run) or 4 (quick run); compute {Table.Fmt(cap)} during the data scans");
         string stem = _dnf ? "e3-dnf" : "e3-needle";
-        var table = new Table($"{stem}-table", "Per method and " + XName + ": compute-to-ε (with the median T_data spent there and the seeds reaching ε), data-to-ε (with the median T_comp spent there), the median coverage of the method's sampler (training sampler for the proper methods) at the compute-to-ε scan, and the largest compute budget tried. Empty = not reached.",
+        var table = new Table($"{stem}-table", "Per method and " + XName + ": compute-to-ε (with the median T_data spent there and the seeds reaching ε), data-to-ε (with the median T_comp spent there), the median coverage of the method's sampler (the training sampler for the proper methods) at the last compute budget its scan ran, and that budget. inf = not reached within it; empty = not run.",
             ["method", XName + " (grid)", XName + " (measured)", "compute-to-ε", "T_data at compute-to-ε", "seeds reaching ε there", "data-to-ε", "T_comp at data-to-ε", "sampler coverage", "largest compute budget"], rows);
         var growthTable = new Table($"{stem}-growth", _dnf
                 ? "Growth per extra variable: exp of the least-squares slope of ln(budget-to-ε) against n, over the n where it was reached."
