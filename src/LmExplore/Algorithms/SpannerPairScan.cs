@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using LmExplore.Numerics;
@@ -72,11 +73,15 @@ internal sealed class SpannerPairScan
                 if (block < MaxBlock) block *= 2;
             }
             tested += b;
+            ref double v = ref MemoryMarshal.GetArrayDataReference(_v);
             for (int j = 0; j < b; j++)
             {
                 var a = env.Features(draws[2 * j]);
                 var c = env.Features(draws[2 * j + 1]);
-                for (int k = 0; k < d; k++) _v[k * MaxBlock + j] = a[k] - c[k];
+                if (a.Length < d || c.Length < d) throw new InvalidOperationException("a feature row is shorter than the dimension");
+                ref double pa = ref MemoryMarshal.GetReference(a);
+                ref double pc = ref MemoryMarshal.GetReference(c);
+                for (int k = 0; k < d; k++) Unsafe.Add(ref v, k * MaxBlock + j) = Unsafe.Add(ref pa, k) - Unsafe.Add(ref pc, k);
             }
             QuadraticForms(inverse, d, b);
             for (int j = 0; j < b; j++)
@@ -131,19 +136,30 @@ internal sealed class SpannerPairScan
     {
         ref double v = ref MemoryMarshal.GetArrayDataReference(_v);
         ref double q = ref MemoryMarshal.GetArrayDataReference(_q);
-        // MaxBlock is a multiple of the vector width, so whole vectors always fit; lanes past count are ignored.
-        for (int j = 0; j < count; j += Vector512<double>.Count)
+        ref double pa = ref MemoryMarshal.GetReference(a);
+        if (a.Length < d * d) throw new ArgumentException("Σ⁻¹ is smaller than d × d", nameof(a));
+        // Both 8-pair halves of a block at once (lanes past count are ignored): two independent chains of
+        // multiply-adds keep the FMA units busy where one chain would wait on its own latency.
+        const int W = 8;
+        var acc0 = Vector512<double>.Zero;
+        var acc1 = Vector512<double>.Zero;
+        for (int i = 0; i < d; i++)
         {
-            var acc = Vector512<double>.Zero;
-            for (int i = 0; i < d; i++)
+            var v0 = Vector512.LoadUnsafe(ref v, (nuint)(i * MaxBlock));
+            var v1 = Vector512.LoadUnsafe(ref v, (nuint)(i * MaxBlock + W));
+            var diag = Vector512.Create(Unsafe.Add(ref pa, i * d + i));
+            var t0 = v0 * diag;
+            var t1 = v1 * diag;
+            for (int k = i + 1; k < d; k++)
             {
-                var vi = Vector512.LoadUnsafe(ref v, (nuint)(i * MaxBlock + j));
-                var t = vi * Vector512.Create(a[i * d + i]);
-                for (int k = i + 1; k < d; k++)
-                    t = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref v, (nuint)(k * MaxBlock + j)), Vector512.Create(2 * a[i * d + k]), t);
-                acc = Vector512.FusedMultiplyAdd(t, vi, acc);
+                var c = Vector512.Create(2 * Unsafe.Add(ref pa, i * d + k));
+                t0 = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref v, (nuint)(k * MaxBlock)), c, t0);
+                t1 = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref v, (nuint)(k * MaxBlock + W)), c, t1);
             }
-            acc.StoreUnsafe(ref q, (nuint)j);
+            acc0 = Vector512.FusedMultiplyAdd(t0, v0, acc0);
+            acc1 = Vector512.FusedMultiplyAdd(t1, v1, acc1);
         }
+        acc0.StoreUnsafe(ref q);
+        if (count > W) acc1.StoreUnsafe(ref q, W);
     }
 }

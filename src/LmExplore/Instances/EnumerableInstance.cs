@@ -56,6 +56,8 @@ public sealed class EnumerablePrompt
     public AliasTable RefSampler { get; }
     /// <summary>All features, row-major N × d.</summary>
     public ReadOnlySpan<double> FeatureMatrix => _features;
+    /// <summary>The features' backing array (the oracle's hot path reads rows from it without an interface call).</summary>
+    internal double[] FeatureArray => _features;
     /// <summary>φ(x,y).</summary>
     public ReadOnlySpan<double> FeatureRow(int y) => new(_features, y * Dimension, Dimension);
 }

@@ -13,6 +13,8 @@ public sealed class EnumerableEnvironment : ILearnerEnvironment
 {
     private readonly EnumerableInstance _instance;
     private readonly Rng _noiseRng;
+    private readonly double[][] _features;      // per prompt, row-major N × d: Features() skips the prompt list's interface call
+    private readonly int _dimension;
     private readonly AliasTable[] _refSamplers; // π_ref(·|x) per prompt, as an array: the sampling hot path avoids a list lookup
     private readonly double[][] _logRef;
     private readonly int _issuer = Issuers.Next();
@@ -24,6 +26,8 @@ public sealed class EnumerableEnvironment : ILearnerEnvironment
         Meter = meter;
         _noiseRng = noiseRng;
         _refSamplers = instance.Prompts.Select(p => p.RefSampler).ToArray();
+        _features = instance.Prompts.Select(p => p.FeatureArray).ToArray();
+        _dimension = instance.Dimension;
         _logRef = instance.Prompts.Select(p => p.LogRefProbs).ToArray();
     }
 
@@ -95,7 +99,7 @@ public sealed class EnumerableEnvironment : ILearnerEnvironment
     public ReadOnlySpan<double> Features(Response response)
     {
         Check(response);
-        return _instance.Prompts[response.PromptIndex].FeatureRow(response.Index);
+        return new ReadOnlySpan<double>(_features[response.PromptIndex], response.Index * _dimension, _dimension);
     }
 
     private void Check(Prompt prompt)
@@ -108,11 +112,15 @@ public sealed class EnumerableEnvironment : ILearnerEnvironment
 
     private void Check(Response response)
     {
-        if (response.Issuer != _issuer)
-            throw new ForeignHandleException(response.Issuer == 0
-                ? "the oracle was asked about a response it did not issue (default(Response))"
-                : $"the oracle was asked about {response}, which was issued by another environment");
+        if (response.Issuer != _issuer) ThrowForeign(response);
     }
+
+    [System.Diagnostics.CodeAnalysis.DoesNotReturn]
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private static void ThrowForeign(Response response) =>
+        throw new ForeignHandleException(response.Issuer == 0
+            ? "the oracle was asked about a response it did not issue (default(Response))"
+            : $"the oracle was asked about {response}, which was issued by another environment");
 }
 
 /// <summary>Thrown when an algorithm hands an oracle a prompt or response handle that oracle did not issue.</summary>
