@@ -56,7 +56,10 @@ public static class TextRunner
         string rewardKind = p.GetValueOrDefault("reward") ?? "fraction";
         if (rewardKind is not ("fraction" or "binary")) throw new InputException($"text-task parameter reward={rewardKind}: expected fraction or binary");
         var task = TextTask.Resolve(request.Instance[Prefix.Length..], threshold, rewardKind == "binary");
-        var algorithm = request.Algorithm.Trim().ToLowerInvariant() == BestOfN.AlgorithmName
+        string name = request.Algorithm.Trim().ToLowerInvariant();
+        if (name != BestOfN.AlgorithmName && !AlgorithmCatalog.Implemented.Contains(name))
+            throw new InputException($"unknown algorithm '{request.Algorithm}' for a text task (known: spanner, passive, onlinedpo, xpo, {BestOfN.AlgorithmName})");
+        var algorithm = name == BestOfN.AlgorithmName
             ? new BestOfN(request.AlgoParams)
             : AlgorithmCatalog.Create(request.Algorithm, request.AlgoParams);
 
