@@ -92,9 +92,12 @@ internal static class ExperimentCommands
             var ids = parse.GetValue(only)?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
             var options = new ReproduceOptions(parse.GetValue(outDir)!, parse.GetValue(quick), p, ids);
             var experiments = ExperimentRegistry.Select(ids);
-            int total = experiments.Sum(e => SweepPlan.Create(SweepConfig.Parse(e.SweepConfigJson(options.Quick))).Runs.Count);
+            var plans = experiments.Select(e => SweepPlan.Create(SweepConfig.Parse(e.SweepConfigJson(options.Quick)))).ToList();
+            int total = plans.Sum(plan => plan.Runs.Count);
             using var interrupt = new Interrupt();
-            if (!Interactive) CliSupport.Error.WriteLine($"reproduce{(options.Quick ? " --quick" : "")}: {string.Join(", ", experiments.Select(e => e.Id))} ({total} runs, {p} in parallel)");
+            // Budget scans stop early, so a plan with scans is an upper bound (its skipped runs count as done in the progress).
+            string count = plans.Any(plan => plan.HasScans) ? $"at most {total} runs: budget scans skip the budgets above the first that succeeds" : $"{total} runs";
+            if (!Interactive) CliSupport.Error.WriteLine($"reproduce{(options.Quick ? " --quick" : "")}: {string.Join(", ", experiments.Select(e => e.Id))} ({count}, {p} in parallel)");
             string? current = null;
             var outcome = WithProgress($"reproduce{(options.Quick ? " --quick" : "")}", total, report => Reproducer.Run(options, RunOne,
                 new ActionProgress<ReproduceProgress>(x =>
