@@ -44,13 +44,13 @@ public sealed class Mtss : ITokenAlgorithm
     /// <summary>Command-line name.</summary>
     public const string AlgorithmName = "mtss";
     /// <summary>Default ν (as SpannerSampling).</summary>
-    public const double DefaultNu = 0.5;
+    public const double DefaultNu = SpannerSampling.DefaultNu;
     /// <summary>Default ridge λ (as SpannerSampling: one pair in a direction dominates the prior there).</summary>
-    public const double DefaultLambda = 0.01;
+    public const double DefaultLambda = SpannerSampling.DefaultLambda;
     /// <summary>Default share of a layer's token budget that Phase 1 may use.</summary>
-    public const double DefaultSpannerShare = 0.5;
+    public const double DefaultSpannerShare = SpannerSampling.DefaultSpannerShare;
     /// <summary>M_h = this × the pilot's coverage estimate.</summary>
-    public const double DefaultCoverageSlack = 2;
+    public const double DefaultCoverageSlack = SpannerSampling.DefaultCoverageSlack;
     /// <summary>Token-level coverage assumed for the first layer's exploration sampler (and for K_span without a hint or
     /// budget) when no coverage-hint is given.</summary>
     public const double FallbackCoverage = 4;

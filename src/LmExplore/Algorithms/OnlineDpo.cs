@@ -59,12 +59,19 @@ public sealed class OnlineDpo : IAlgorithm
     /// <inheritdoc />
     public LearningTarget Target { get; }
 
-    /// <summary>Rounds planned (see the class summary); long.MaxValue means "until a budget stops it".</summary>
-    public long RoundsFor(int d, double beta, long? budgetData, long? budgetComp)
+    /// <summary>
+    /// Rounds planned by a pair method (OnlineDPO, XPO): <paramref name="given"/>; else, with no budget, the sample-size
+    /// rule; else budget_data / 2 (or long.MaxValue: until the compute budget stops it). A planned number of rounds that
+    /// cannot finish is refused before any oracle call (as Passive does); rounds derived from budgets are not, since the
+    /// budgets stop the run and a frontier scan must be able to offer large ones.
+    /// </summary>
+    internal static long PlanRounds(string algorithm, long? given, LearningTarget target, int d, double beta, Meter meter)
     {
-        if (_rounds is long given) return given;
-        if (budgetData is null && budgetComp is null) return Target.InformativePairs(d, beta);
-        return budgetData is long bd ? bd / 2 : long.MaxValue;
+        bool planned = given is not null || (meter.BudgetData is null && meter.BudgetComp is null);
+        long rounds = given ?? (planned ? target.InformativePairs(d, beta) : meter.BudgetData is long bd ? bd / 2 : long.MaxValue);
+        if (planned && rounds * Math.Max(1.0, d) > SpannerSampling.MaxPlannedWork / 10)
+            throw new Experiments.InputException($"{algorithm}: {rounds:0.#E+0} rounds at d = {d} cannot finish; give a smaller --budget-data or algo-param rounds");
+        return rounds;
     }
 
     /// <summary>
@@ -82,12 +89,7 @@ public sealed class OnlineDpo : IAlgorithm
         var env = new RecordingEnvironment(environment, log);
         int d = env.Dimension;
         double beta = env.Beta;
-        long rounds = RoundsFor(d, beta, env.Meter.BudgetData, env.Meter.BudgetComp);
-        // Refuse, before any oracle call, a planned number of rounds that cannot finish (as Passive does). Rounds derived
-        // from budgets are not refused: the budgets stop the run, and a frontier scan must be able to offer large ones.
-        bool planned = _rounds is not null || (env.Meter.BudgetData is null && env.Meter.BudgetComp is null);
-        if (planned && rounds * Math.Max(1.0, d) > SpannerSampling.MaxPlannedWork / 10)
-            throw new Experiments.InputException($"onlinedpo: {rounds:0.#E+0} rounds at d = {d} cannot finish; give a smaller --budget-data or algo-param rounds");
+        long rounds = PlanRounds(AlgorithmName, _rounds, Target, d, beta, env.Meter);
         double pilotMiss = _pilotMiss ?? Target.DefaultPilotMiss;
         var theta = new double[d];
         var ridge = new RidgeRegression(d, _lambda);

@@ -80,14 +80,7 @@ public sealed class Xpo : IAlgorithm
         var env = new RecordingEnvironment(environment, log);
         int d = env.Dimension;
         double beta = env.Beta;
-        long rounds = _rounds ?? (env.Meter.BudgetData is null && env.Meter.BudgetComp is null
-            ? Target.InformativePairs(d, beta)
-            : env.Meter.BudgetData is long bd ? bd / 2 : long.MaxValue);
-        // Refuse, before any oracle call, a planned number of rounds that cannot finish (as Passive does). Rounds derived
-        // from budgets are not refused: the budgets stop the run, and a frontier scan must be able to offer large ones.
-        bool planned = _rounds is not null || (env.Meter.BudgetData is null && env.Meter.BudgetComp is null);
-        if (planned && rounds * Math.Max(1.0, d) > SpannerSampling.MaxPlannedWork / 10)
-            throw new Experiments.InputException($"xpo: {rounds:0.#E+0} rounds at d = {d} cannot finish; give a smaller --budget-data or algo-param rounds");
+        long rounds = OnlineDpo.PlanRounds(AlgorithmName, _rounds, Target, d, beta, env.Meter);
         double pilotMiss = _pilotMiss ?? Target.DefaultPilotMiss;
         var theta = new double[d];
         var pairs = new PairData(d);

@@ -134,7 +134,8 @@ public sealed class E3ProperBarrier : IExperiment
     public ExperimentReport Analyze(SweepPlan plan, IReadOnlyList<SweepRecord> records)
     {
         string xSetting = _dnf ? "instance.n" : "instance.ccov";
-        double cap = 1L << (plan.Config.Name.EndsWith("-quick", StringComparison.Ordinal) ? CapLog2(true, _dnf) : CapLog2(false, _dnf));
+        // The compute cap: the largest budget any compute scan of the plan may reach.
+        double cap = plan.Runs.Where(r => r.Label.EndsWith("-comp", StringComparison.Ordinal)).Select(r => (double)(r.Request.BudgetComp ?? 0)).DefaultIfEmpty(double.NaN).Max();
         var byMethod = new SortedDictionary<string, List<Point>>(StringComparer.Ordinal);
         foreach (var g in records.GroupBy(r => (Method: MethodOf(Analysis.Text(r, "label")), X: Analysis.Setting(r, xSetting))))
         {
