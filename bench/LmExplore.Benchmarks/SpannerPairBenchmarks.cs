@@ -45,10 +45,11 @@ public class SpannerPair
             for (int k = 0; k < D; k++) _v[k] = a[k] - b[k];
             _sigma.Add(_v);
         }
-        _scan = new SpannerPairScan(D);
+        _scan = new SpannerPairScan(D, new SampleLog());
     }
 
-    /// <summary>The scan SpannerSampling runs (batched draws, the test vectorized across pairs).</summary>
+    /// <summary>The scan SpannerSampling runs, recording its draws in a <see cref="SampleLog"/> as SpannerSampling does
+    /// (batched draws, the test vectorized across pairs).</summary>
     [Benchmark(OperationsPerInvoke = Pairs)]
     public long PairScan()
     {

@@ -20,7 +20,31 @@ internal sealed class SampleLog
     /// <summary>Records one π_ref sample.</summary>
     public void Add(Response response)
     {
-        if (_seen++ % _stride != 0) return;
+        if ((_seen++ & (_stride - 1)) != 0) return; // the stride is a power of two
+        Record(response);
+    }
+
+    /// <summary>Records π_ref samples in the order drawn: the same records as one <see cref="Add"/> per sample, but
+    /// jumping from one recorded sample to the next (once thinned, most of a block is only counted).</summary>
+    public void AddMany(ReadOnlySpan<Response> responses)
+    {
+        int i = 0;
+        while (true)
+        {
+            long skip = (_stride - (_seen & (_stride - 1))) & (_stride - 1); // samples before the next one recorded
+            if (skip >= responses.Length - i)
+            {
+                _seen += responses.Length - i;
+                return;
+            }
+            i += (int)skip;
+            _seen += skip + 1;
+            Record(responses[i++]);
+        }
+    }
+
+    private void Record(Response response)
+    {
         if (_uniform.Count == Capacity)
         {
             int w = 0;
@@ -30,6 +54,9 @@ internal sealed class SampleLog
         }
         _uniform.Add(response);
     }
+
+    /// <summary>The thinned uniform record, oldest first.</summary>
+    internal IReadOnlyList<Response> Records => _uniform;
 
     /// <summary>Records a response worth remembering whatever the thinning (it still counts once in <see cref="Add"/> if sampled).</summary>
     public void Keep(Response response) => _kept.Add(response);
@@ -109,6 +136,6 @@ internal sealed class RecordingEnvironment(ILearnerEnvironment inner, SampleLog 
     public void SampleMany(Prompt prompt, Rng rng, Span<Response> destination)
     {
         inner.SampleMany(prompt, rng, destination);
-        foreach (var y in destination) log.Add(y);
+        log.AddMany(destination);
     }
 }

@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 using LmExplore.Numerics;
 using LmExplore.Oracles;
 
@@ -30,13 +31,20 @@ internal sealed class SpannerPairScan
     private readonly double[] _v;       // d × MaxBlock, coordinate-major: _v[k·MaxBlock + j] = v_j[k]
     private readonly double[] _q = new double[MaxBlock];
     private readonly double[] _found;
+    private readonly double[] _rows;    // MaxBlock × (d rounded down to a multiple of 8), pair-major: the transpose's input
 
-    /// <summary>Scratch for dimension <paramref name="dimension"/>.</summary>
-    public SpannerPairScan(int dimension)
+    private readonly SampleLog? _log;
+
+    /// <summary>Scratch for dimension <paramref name="dimension"/>; every pair drawn is recorded in <paramref name="log"/>
+    /// if given (the scan then takes the learner's environment itself, not a recording wrapper, and saves a level of
+    /// calls per response).</summary>
+    public SpannerPairScan(int dimension, SampleLog? log = null)
     {
+        _log = log;
         _d = dimension;
         _v = new double[dimension * MaxBlock];
         _found = new double[dimension];
+        _rows = new double[MaxBlock * (dimension / 8 * 8)];
     }
 
     /// <summary>v = φ(y) − φ(y') of the informative pair of the last scan.</summary>
@@ -69,20 +77,12 @@ internal sealed class SpannerPairScan
                 b = (int)Math.Min(Math.Min(block, maxTested - tested), maxDrawn - drawn);
                 if (b <= 0) break;
                 env.SampleMany(prompt, rng, draws[..(2 * b)]);
+                _log?.AddMany(draws[..(2 * b)]);
                 drawn += b;
                 if (block < MaxBlock) block *= 2;
             }
             tested += b;
-            ref double v = ref MemoryMarshal.GetArrayDataReference(_v);
-            for (int j = 0; j < b; j++)
-            {
-                var a = env.Features(draws[2 * j]);
-                var c = env.Features(draws[2 * j + 1]);
-                if (a.Length < d || c.Length < d) throw new InvalidOperationException("a feature row is shorter than the dimension");
-                ref double pa = ref MemoryMarshal.GetReference(a);
-                ref double pc = ref MemoryMarshal.GetReference(c);
-                for (int k = 0; k < d; k++) Unsafe.Add(ref v, k * MaxBlock + j) = Unsafe.Add(ref pa, k) - Unsafe.Add(ref pc, k);
-            }
+            RelativeFeatures(env, draws, b);
             QuadraticForms(inverse, d, b);
             for (int j = 0; j < b; j++)
             {
@@ -98,6 +98,81 @@ internal sealed class SpannerPairScan
             }
         }
         return new PairScanResult(tested, drawn, false, default, default, 0);
+    }
+
+    /// <summary>
+    /// Writes v_j = φ(y_j) − φ(y'_j) for the block's <paramref name="count"/> pairs into <c>_v</c>, coordinate-major.
+    /// With AVX-512 the coordinates go 8 at a time: each pair's difference is one vector per 8 coordinates (stored
+    /// pair-major in <c>_rows</c>), and 8 pairs' vectors are turned coordinate-major by an 8 × 8 transpose in registers
+    /// (24 two-source permutes), instead of d scattered scalar stores per pair. Coordinates past the last multiple of 8
+    /// go one by one.
+    /// </summary>
+    private void RelativeFeatures(ILearnerEnvironment env, ReadOnlySpan<Response> draws, int count)
+    {
+        int d = _d;
+        int wide = Avx512F.IsSupported ? d / 8 * 8 : 0;
+        ref double v = ref MemoryMarshal.GetArrayDataReference(_v);
+        ref double rows = ref MemoryMarshal.GetArrayDataReference(_rows);
+        for (int j = 0; j < count; j++)
+        {
+            var a = env.Features(draws[2 * j]);
+            var c = env.Features(draws[2 * j + 1]);
+            if (a.Length < d || c.Length < d) throw new InvalidOperationException("a feature row is shorter than the dimension");
+            ref double pa = ref MemoryMarshal.GetReference(a);
+            ref double pc = ref MemoryMarshal.GetReference(c);
+            for (int k = 0; k < wide; k += 8)
+                (Vector512.LoadUnsafe(ref pa, (nuint)k) - Vector512.LoadUnsafe(ref pc, (nuint)k)).StoreUnsafe(ref rows, (nuint)(j * wide + k));
+            for (int k = wide; k < d; k++) Unsafe.Add(ref v, k * MaxBlock + j) = Unsafe.Add(ref pa, k) - Unsafe.Add(ref pc, k);
+        }
+        // Rows past count hold stale, finite differences: their lanes are computed and ignored.
+        for (int half = 0; half * 8 < count; half++)
+            for (int k = 0; k < wide; k += 8)
+                Transpose8(ref Unsafe.Add(ref rows, half * 8 * wide + k), wide, ref Unsafe.Add(ref v, k * MaxBlock + half * 8));
+    }
+
+    /// <summary>Reads 8 rows of 8 doubles (row stride <paramref name="stride"/>) and writes their 8 columns as rows
+    /// of stride <see cref="MaxBlock"/>: three rounds of two-source permutes (pairs at distance 1, 2, 4).</summary>
+    private static void Transpose8(ref double source, int stride, ref double destination)
+    {
+        var r0 = Vector512.LoadUnsafe(ref source, 0);
+        var r1 = Vector512.LoadUnsafe(ref source, (nuint)stride);
+        var r2 = Vector512.LoadUnsafe(ref source, (nuint)(2 * stride));
+        var r3 = Vector512.LoadUnsafe(ref source, (nuint)(3 * stride));
+        var r4 = Vector512.LoadUnsafe(ref source, (nuint)(4 * stride));
+        var r5 = Vector512.LoadUnsafe(ref source, (nuint)(5 * stride));
+        var r6 = Vector512.LoadUnsafe(ref source, (nuint)(6 * stride));
+        var r7 = Vector512.LoadUnsafe(ref source, (nuint)(7 * stride));
+        // Round 1: a0 = (r0[0], r1[0], r0[2], r1[2], …), a1 = (r0[1], r1[1], r0[3], r1[3], …), and so on.
+        var a0 = Avx512F.UnpackLow(r0, r1);
+        var a1 = Avx512F.UnpackHigh(r0, r1);
+        var a2 = Avx512F.UnpackLow(r2, r3);
+        var a3 = Avx512F.UnpackHigh(r2, r3);
+        var a4 = Avx512F.UnpackLow(r4, r5);
+        var a5 = Avx512F.UnpackHigh(r4, r5);
+        var a6 = Avx512F.UnpackLow(r6, r7);
+        var a7 = Avx512F.UnpackHigh(r6, r7);
+        // Round 2: four pairs per coordinate, b0 = (r0..r3 at coordinate 0, r0..r3 at coordinate 4), b1 at 1 and 5, …
+        var lo = Vector512.Create(0L, 1, 8, 9, 4, 5, 12, 13);
+        var hi = Vector512.Create(2L, 3, 10, 11, 6, 7, 14, 15);
+        var b0 = Avx512F.PermuteVar8x64x2(a0, lo, a2);
+        var b2 = Avx512F.PermuteVar8x64x2(a0, hi, a2);
+        var b1 = Avx512F.PermuteVar8x64x2(a1, lo, a3);
+        var b3 = Avx512F.PermuteVar8x64x2(a1, hi, a3);
+        var b4 = Avx512F.PermuteVar8x64x2(a4, lo, a6);
+        var b6 = Avx512F.PermuteVar8x64x2(a4, hi, a6);
+        var b5 = Avx512F.PermuteVar8x64x2(a5, lo, a7);
+        var b7 = Avx512F.PermuteVar8x64x2(a5, hi, a7);
+        // Round 3: the low halves of b_k and b_{k+4} are coordinate k (k < 4), their high halves coordinate k + 4.
+        var first = Vector512.Create(0L, 1, 2, 3, 8, 9, 10, 11);
+        var second = Vector512.Create(4L, 5, 6, 7, 12, 13, 14, 15);
+        Avx512F.PermuteVar8x64x2(b0, first, b4).StoreUnsafe(ref destination, 0 * MaxBlock);
+        Avx512F.PermuteVar8x64x2(b1, first, b5).StoreUnsafe(ref destination, 1 * MaxBlock);
+        Avx512F.PermuteVar8x64x2(b2, first, b6).StoreUnsafe(ref destination, 2 * MaxBlock);
+        Avx512F.PermuteVar8x64x2(b3, first, b7).StoreUnsafe(ref destination, 3 * MaxBlock);
+        Avx512F.PermuteVar8x64x2(b0, second, b4).StoreUnsafe(ref destination, 4 * MaxBlock);
+        Avx512F.PermuteVar8x64x2(b1, second, b5).StoreUnsafe(ref destination, 5 * MaxBlock);
+        Avx512F.PermuteVar8x64x2(b2, second, b6).StoreUnsafe(ref destination, 6 * MaxBlock);
+        Avx512F.PermuteVar8x64x2(b3, second, b7).StoreUnsafe(ref destination, 7 * MaxBlock);
     }
 
     /// <summary>Pairs not yet tested, per prompt index.</summary>

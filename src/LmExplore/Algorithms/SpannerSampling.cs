@@ -151,7 +151,7 @@ public sealed class SpannerSampling : IAlgorithm
         var ridge = new RidgeRegression(d, s.Lambda);      // least squares on D
         var theta = new double[d];
         var v = new double[d];
-        var scan = new SpannerPairScan(d);
+        var scan = new SpannerPairScan(d, log);           // samples from the environment itself and records in the log
         var phi2 = new double[d];
         var phase1Rng = rng.Split("phase1");
         var phase2Rng = rng.Split("phase2");
@@ -179,7 +179,7 @@ public sealed class SpannerSampling : IAlgorithm
                     long affordable = Math.Min(phase1ComputeEnd - meter.TComp, meter.RemainingComp) / 2;
                     if (affordable < 1) { phase1Stop = 3; status = RunStatus.BudgetExhausted; goto phase2; }
                     cancellationToken.ThrowIfCancellationRequested();
-                    var found = scan.Scan(env, x, phase1Rng, sigma, nuSquared, Math.Min(s.CandidatePairs - k, 1L << 16), affordable);
+                    var found = scan.Scan(environment, x, phase1Rng, sigma, nuSquared, Math.Min(s.CandidatePairs - k, 1L << 16), affordable);
                     k += found.PairsTested;
                     phase1Pairs += found.PairsDrawn;
                     if (!found.Informative) continue;                  // all covered: no reward query

@@ -1,3 +1,8 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
 namespace LmExplore.Numerics;
 
 /// <summary>
@@ -74,6 +79,89 @@ public sealed class AliasTable
         // rare (< 2^-32) case where the 32-bit coin cannot decide. Non-short-circuit '&' keeps that one branch predictable.
         if ((u + TwoPowMinus32 > p) & (u < p)) return Refine(rng, u, p, column, e.Alias);
         return u < p ? column : e.Alias;
+    }
+
+    /// <summary>
+    /// Fills <paramref name="destination"/> with draws: the same categories, from the same stream, as that many
+    /// <see cref="Sample"/> calls (so a caller may batch without changing any result). The common case runs four draws
+    /// per step with AVX2 gathers: one 64-bit word per draw is read ahead in a chunk, each is mapped as in
+    /// <see cref="Sample"/>, and if any word of the chunk needs a rejection or a refinement (each rarer than 2^-32·n and
+    /// 2^-32), the generator is rewound and the chunk replayed one draw at a time.
+    /// </summary>
+    public void SampleMany(Rng rng, Span<int> destination)
+    {
+        // The gather indices are 2·column and 4·column in 64-bit lanes; the scalar path covers CPUs without AVX2.
+        if (!Avx2.IsSupported)
+        {
+            for (int i = 0; i < destination.Length; i++) destination[i] = Sample(rng);
+            return;
+        }
+        Span<ulong> words = stackalloc ulong[Chunk];
+        while (destination.Length > 0)
+        {
+            var chunk = destination[..Math.Min(Chunk, destination.Length)];
+            var start = rng.Position;
+            rng.Fill(words[..chunk.Length]);
+            if (!LookUp(words[..chunk.Length], chunk))
+            {
+                rng.Rewind(start);
+                for (int i = 0; i < chunk.Length; i++) chunk[i] = Sample(rng);
+            }
+            destination = destination[chunk.Length..];
+        }
+    }
+
+    private const int Chunk = 64;
+
+    /// <summary>Column <paramref name="column"/>'s coin threshold (tests craft words that hit the rare branches).</summary>
+    internal double Threshold(int column) => _table[column].Prob;
+
+    /// <summary>Maps one word per draw as <see cref="Sample"/> does; false if some word needs more of the stream.</summary>
+    internal unsafe bool LookUp(ReadOnlySpan<ulong> words, Span<int> categories)
+    {
+        uint n = (uint)_table.Length;
+        int i = 0;
+        var rare = Vector256<long>.Zero;
+        fixed (Entry* table = _table)
+        fixed (ulong* w = words)
+        fixed (int* y = categories)
+        {
+            var vn = Vector256.Create((ulong)n);
+            var low32 = Vector256.Create(0xFFFFFFFFUL);
+            // A 32-bit integer k as a double, exactly: the bits of 2^52 + k, minus 2^52.
+            var twoPow52 = Vector256.Create(4503599627370496.0);
+            var scale = Vector256.Create(TwoPowMinus32);
+            double* prob = &table->Prob;
+            int* alias = &table->Alias;
+            for (; i + 4 <= words.Length; i += 4)
+            {
+                var bits = Vector256.Load(w + i);
+                var m = Avx2.Multiply((bits >>> 32).AsUInt32(), vn.AsUInt32()); // (bits ≫ 32)·n, 64-bit products
+                var column = (m >>> 32).AsInt64();
+                var p = Avx2.GatherVector256(prob, column << 1, 8);              // Entry is 16 bytes: 2 doubles
+                var a = Avx2.ConvertToVector256Int64(Avx2.GatherVector128(alias, column << 2, 4));
+                var u = ((bits & low32) | twoPow52.AsUInt64()).AsDouble() - twoPow52;
+                u *= scale;
+                var heads = Vector256.LessThan(u, p).AsInt64();
+                rare |= Vector256.LessThan((m & low32).AsInt64(), vn.AsInt64());            // Lemire rejection
+                rare |= Vector256.GreaterThan(u + Vector256.Create(TwoPowMinus32), p).AsInt64() & heads; // coin undecided
+                var chosen = Vector256.ConditionalSelect(heads, column, a);
+                Avx2.PermuteVar8x32(chosen.AsInt32(), Vector256.Create(0, 2, 4, 6, 0, 0, 0, 0)).GetLower().Store(y + i);
+            }
+        }
+        if (rare != Vector256<long>.Zero) return false;
+        for (; i < words.Length; i++)
+        {
+            ulong bits = words[i];
+            ulong m = (bits >> 32) * n;
+            if ((uint)m < n) return false;
+            int column = (int)(m >> 32);
+            ref readonly Entry e = ref _table[column];
+            double u = (bits & 0xFFFFFFFFUL) * TwoPowMinus32;
+            if ((u + TwoPowMinus32 > e.Prob) & (u < e.Prob)) return false;
+            categories[i] = u < e.Prob ? column : e.Alias;
+        }
+        return true;
     }
 
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]

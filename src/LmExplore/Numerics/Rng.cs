@@ -82,6 +82,32 @@ public sealed class Rng
         return result;
     }
 
+    /// <summary>The next destination.Length words of the stream, exactly as that many <see cref="NextUInt64"/> calls
+    /// would return them; the state stays in registers for the whole loop.</summary>
+    internal void Fill(Span<ulong> destination)
+    {
+        ulong s0 = _s0, s1 = _s1, s2 = _s2, s3 = _s3;
+        for (int i = 0; i < destination.Length; i++)
+        {
+            destination[i] = ulong.RotateLeft(s1 * 5, 7) * 9;
+            ulong t = s1 << 17;
+            s2 ^= s0;
+            s3 ^= s1;
+            s1 ^= s2;
+            s0 ^= s3;
+            s2 ^= t;
+            s3 = ulong.RotateLeft(s3, 45);
+        }
+        (_s0, _s1, _s2, _s3) = (s0, s1, s2, s3);
+    }
+
+    /// <summary>The generator's position in its stream, to return to with <see cref="Rewind"/> (a batched consumer that
+    /// read ahead and must instead replay the words one at a time).</summary>
+    internal (ulong, ulong, ulong, ulong) Position => (_s0, _s1, _s2, _s3);
+
+    /// <summary>Returns to a <see cref="Position"/> taken earlier.</summary>
+    internal void Rewind((ulong, ulong, ulong, ulong) position) => (_s0, _s1, _s2, _s3) = position;
+
     /// <summary>Uniform double in [0, 1) with 53 random bits.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public double NextDouble() => (NextUInt64() >> 11) * (1.0 / (1UL << 53));

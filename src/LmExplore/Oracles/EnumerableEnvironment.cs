@@ -59,12 +59,14 @@ public sealed class EnumerableEnvironment : ILearnerEnvironment
         Check(prompt);
         Meter.ChargeComp(destination.Length);
         int x = prompt.Index;
-        var sampler = _refSamplers[x];
         var logRef = _logRef[x];
-        for (int i = 0; i < destination.Length; i++)
+        Span<int> ys = stackalloc int[64];
+        while (destination.Length > 0)
         {
-            int y = sampler.Sample(rng);
-            destination[i] = new Response(x, y, _issuer, logRef[y]);
+            var chunk = ys[..Math.Min(ys.Length, destination.Length)];
+            _refSamplers[x].SampleMany(rng, chunk);
+            for (int i = 0; i < chunk.Length; i++) destination[i] = new Response(x, chunk[i], _issuer, logRef[chunk[i]]);
+            destination = destination[chunk.Length..];
         }
     }
 

@@ -9,20 +9,31 @@ namespace LmExplore.Tests.Algorithms;
 /// spare, the informative pair is the one reported, and the budget and streak limits hold.</summary>
 public class SpannerPairScanTests
 {
-    [Fact]
-    public void Scan_ChargesEveryDraw_ReportsTheInformativePair_AndKeepsAtMost15UntestedPairsPerPrompt()
+    // d = 8, 16 and 19 take the AVX-512 transpose (19: two 8-coordinate blocks and 3 coordinates one by one).
+    [Theory]
+    [InlineData(4)]
+    [InlineData(8)]
+    [InlineData(16)]
+    [InlineData(19)]
+    public void Scan_ChargesEveryDraw_ReportsTheInformativePair_AndKeepsAtMost15UntestedPairsPerPrompt(int d)
     {
-        var instance = InstanceCatalog.Create("linear", new Dictionary<string, string> { ["prompts"] = "3", ["responses"] = "60", ["d"] = "4" }, 5);
+        var instance = InstanceCatalog.Create("linear", new Dictionary<string, string> { ["prompts"] = "3", ["responses"] = "60", ["d"] = $"{d}" }, 5);
         var meter = new Meter();
         var env = new EnumerableEnvironment(instance, meter, new Rng(1));
-        var scan = new SpannerPairScan(4);
-        var sigma = new EllipticNorm(4, 0.1);
+        var log = new SampleLog();
+        var scan = new SpannerPairScan(d, log);
+        var sigma = new EllipticNorm(d, 0.1);
         var rng = new Rng(2);
         long tested = 0, drawn = 0, informative = 0;
         for (int i = 0; i < 400; i++)
         {
             var x = env.DrawPrompt(rng);
-            double nuSquared = 4 * rng.NextDouble();
+            // ν² around a typical pair's norm, so that the informative pair falls anywhere in a block.
+            var v = new double[d];
+            var f1 = env.Features(env.Sample(x, rng));
+            var f2 = env.Features(env.Sample(x, rng));
+            for (int k = 0; k < d; k++) v[k] = f1[k] - f2[k];
+            double nuSquared = 2 * rng.NextDouble() * sigma.NormSquared(v);
             long maxTested = 1 + rng.NextInt(40), maxDrawn = rng.NextInt(40);
             var r = scan.Scan(env, x, rng, sigma, nuSquared, maxTested, maxDrawn);
             Assert.InRange(r.PairsTested, 0, maxTested);
@@ -35,12 +46,13 @@ public class SpannerPairScanTests
             Assert.Equal(x.Index, r.Y1.PromptIndex);
             var a = env.Features(r.Y1);
             var b = env.Features(r.Y2);
-            for (int k = 0; k < 4; k++) Assert.Equal(a[k] - b[k], scan.FoundFeature[k]);
+            for (int k = 0; k < d; k++) Assert.Equal(a[k] - b[k], scan.FoundFeature[k]);
             Assert.Equal(sigma.NormSquared(scan.FoundFeature), r.NormSquared, 1e-9);
             if (rng.NextDouble() < 0.3) sigma.Add(scan.FoundFeature);
         }
         Assert.True(informative > 20, $"only {informative} informative pairs: the test exercises too little");
-        Assert.Equal(2 * drawn, meter.TComp);
+        Assert.Equal(2 * drawn + 2 * 400, meter.TComp);   // the scans' draws and the two per iteration that set ν²
+        Assert.Equal(Math.Min(2 * drawn, SampleLog.Capacity), log.Records.Count); // every scan draw recorded (unthinned here)
         Assert.InRange(drawn - tested, 0, 15 * instance.Prompts.Count);
     }
 }
