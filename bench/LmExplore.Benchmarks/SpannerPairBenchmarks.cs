@@ -15,7 +15,7 @@ namespace LmExplore.Benchmarks;
 /// <see cref="PairScan"/> is the code SpannerSampling runs; <see cref="PairByPair"/> the per-pair loop it replaced,
 /// kept as the reference measured in the same run.
 /// </summary>
-[MemoryDiagnoser]
+[MemoryDiagnoser, MinColumn, MedianColumn]
 public class SpannerPair
 {
     private const int Pairs = 1 << 16;

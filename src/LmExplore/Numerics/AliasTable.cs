@@ -88,6 +88,7 @@ public sealed class AliasTable
     /// <see cref="Sample"/>, and if any word of the chunk needs a rejection or a refinement (each rarer than 2^-32·n and
     /// 2^-32), the generator is rewound and the chunk replayed one draw at a time.
     /// </summary>
+    [System.Runtime.CompilerServices.SkipLocalsInit] // the stack buffer is written before it is read
     public void SampleMany(Rng rng, Span<int> destination)
     {
         // The gather indices are 2·column and 4·column in 64-bit lanes; the scalar path covers CPUs without AVX2.

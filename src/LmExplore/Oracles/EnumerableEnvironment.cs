@@ -54,6 +54,7 @@ public sealed class EnumerableEnvironment : ILearnerEnvironment
     }
 
     /// <inheritdoc />
+    [System.Runtime.CompilerServices.SkipLocalsInit] // the stack buffer is written before it is read
     public void SampleMany(Prompt prompt, Rng rng, Span<Response> destination)
     {
         Check(prompt);
