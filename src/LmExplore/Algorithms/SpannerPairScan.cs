@@ -32,6 +32,7 @@ internal sealed class SpannerPairScan
     private readonly double[] _q = new double[MaxBlock];
     private readonly double[] _found;
     private readonly double[] _rows;    // MaxBlock × (d rounded down to a multiple of 8), pair-major: the transpose's input
+    private readonly double[] _rows4 = new double[MaxBlock * 4]; // the same for a 4-coordinate remainder
 
     private readonly SampleLog? _log;
 
@@ -104,15 +105,18 @@ internal sealed class SpannerPairScan
     /// Writes v_j = φ(y_j) − φ(y'_j) for the block's <paramref name="count"/> pairs into <c>_v</c>, coordinate-major.
     /// With AVX-512 the coordinates go 8 at a time: each pair's difference is one vector per 8 coordinates (stored
     /// pair-major in <c>_rows</c>), and 8 pairs' vectors are turned coordinate-major by an 8 × 8 transpose in registers
-    /// (24 two-source permutes), instead of d scattered scalar stores per pair. Coordinates past the last multiple of 8
-    /// go one by one.
+    /// (24 two-source permutes), instead of d scattered scalar stores per pair. Four coordinates left over go the same
+    /// way with 256-bit vectors and a 4 × 4 transpose (all of d = 4); fewer go one by one.
     /// </summary>
     private void RelativeFeatures(ILearnerEnvironment env, ReadOnlySpan<Response> draws, int count)
     {
         int d = _d;
         int wide = Avx512F.IsSupported ? d / 8 * 8 : 0;
+        bool quad = Avx.IsSupported && d - wide >= 4;   // then coordinates wide … wide + 3 go 4 at a time
+        int rest = quad ? wide + 4 : wide;
         ref double v = ref MemoryMarshal.GetArrayDataReference(_v);
         ref double rows = ref MemoryMarshal.GetArrayDataReference(_rows);
+        ref double rows4 = ref MemoryMarshal.GetArrayDataReference(_rows4);
         for (int j = 0; j < count; j++)
         {
             var a = env.Features(draws[2 * j]);
@@ -122,12 +126,35 @@ internal sealed class SpannerPairScan
             ref double pc = ref MemoryMarshal.GetReference(c);
             for (int k = 0; k < wide; k += 8)
                 (Vector512.LoadUnsafe(ref pa, (nuint)k) - Vector512.LoadUnsafe(ref pc, (nuint)k)).StoreUnsafe(ref rows, (nuint)(j * wide + k));
-            for (int k = wide; k < d; k++) Unsafe.Add(ref v, k * MaxBlock + j) = Unsafe.Add(ref pa, k) - Unsafe.Add(ref pc, k);
+            if (quad)
+                (Vector256.LoadUnsafe(ref pa, (nuint)wide) - Vector256.LoadUnsafe(ref pc, (nuint)wide)).StoreUnsafe(ref rows4, (nuint)(4 * j));
+            for (int k = rest; k < d; k++) Unsafe.Add(ref v, k * MaxBlock + j) = Unsafe.Add(ref pa, k) - Unsafe.Add(ref pc, k);
         }
         // Rows past count hold stale, finite differences: their lanes are computed and ignored.
         for (int half = 0; half * 8 < count; half++)
             for (int k = 0; k < wide; k += 8)
                 Transpose8(ref Unsafe.Add(ref rows, half * 8 * wide + k), wide, ref Unsafe.Add(ref v, k * MaxBlock + half * 8));
+        if (quad)
+            for (int group = 0; group * 4 < count; group++)
+                Transpose4(ref Unsafe.Add(ref rows4, 16 * group), ref Unsafe.Add(ref v, wide * MaxBlock + 4 * group));
+    }
+
+    /// <summary>Reads 4 rows of 4 doubles (contiguous) and writes their 4 columns as rows of stride
+    /// <see cref="MaxBlock"/>: unpack within 128-bit lanes, then exchange lanes.</summary>
+    private static void Transpose4(ref double source, ref double destination)
+    {
+        var r0 = Vector256.LoadUnsafe(ref source, 0);
+        var r1 = Vector256.LoadUnsafe(ref source, 4);
+        var r2 = Vector256.LoadUnsafe(ref source, 8);
+        var r3 = Vector256.LoadUnsafe(ref source, 12);
+        var t0 = Avx.UnpackLow(r0, r1);   // r0[0], r1[0], r0[2], r1[2]
+        var t1 = Avx.UnpackHigh(r0, r1);  // r0[1], r1[1], r0[3], r1[3]
+        var t2 = Avx.UnpackLow(r2, r3);
+        var t3 = Avx.UnpackHigh(r2, r3);
+        Avx.Permute2x128(t0, t2, 0x20).StoreUnsafe(ref destination, 0 * MaxBlock);
+        Avx.Permute2x128(t1, t3, 0x20).StoreUnsafe(ref destination, 1 * MaxBlock);
+        Avx.Permute2x128(t0, t2, 0x31).StoreUnsafe(ref destination, 2 * MaxBlock);
+        Avx.Permute2x128(t1, t3, 0x31).StoreUnsafe(ref destination, 3 * MaxBlock);
     }
 
     /// <summary>Reads 8 rows of 8 doubles (row stride <paramref name="stride"/>) and writes their 8 columns as rows

@@ -9,10 +9,15 @@ namespace LmExplore.Tests.Algorithms;
 /// spare, the informative pair is the one reported, and the budget and streak limits hold.</summary>
 public class SpannerPairScanTests
 {
-    // d = 8, 16 and 19 take the AVX-512 transpose (19: two 8-coordinate blocks and 3 coordinates one by one).
+    // Every path of the coordinate-major copy: 8 × 8 transposes (8, 16), a 4 × 4 transpose (4, 6, 12, 13), single
+    // coordinates (3, 6, 13, 19) and their mixtures.
     [Theory]
+    [InlineData(3)]
     [InlineData(4)]
+    [InlineData(6)]
     [InlineData(8)]
+    [InlineData(12)]
+    [InlineData(13)]
     [InlineData(16)]
     [InlineData(19)]
     public void Scan_ChargesEveryDraw_ReportsTheInformativePair_AndKeepsAtMost15UntestedPairsPerPrompt(int d)
