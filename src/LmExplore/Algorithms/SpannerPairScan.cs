@@ -28,11 +28,16 @@ internal sealed class SpannerPairScan
     public const int MaxBlock = 16;
     private readonly int _d;
     private readonly Response[] _draws = new Response[2 * MaxBlock];
-    private readonly double[] _v;       // d × MaxBlock, coordinate-major: _v[k·MaxBlock + j] = v_j[k]
-    private readonly double[] _q = new double[MaxBlock];
+    // One pinned, 64-byte-aligned block for every vector buffer: a 512-bit load or store that straddles two cache lines
+    // costs about twice as much, and where the GC happened to put unaligned arrays made the same scan 11.5 or 18 ns a
+    // pair (d = 4) from one process to the next. Segments (each a multiple of 64 bytes, so all aligned):
+    //   v     d × MaxBlock, coordinate-major: v[k·MaxBlock + j] = v_j[k]
+    //   q     MaxBlock quadratic forms
+    //   rows  MaxBlock × (d rounded down to a multiple of 8), pair-major: the 8 × 8 transpose's input
+    //   rows4 MaxBlock × 4: the same for a 4-coordinate remainder
+    private readonly double[] _scratch;
+    private readonly int _vAt, _qAt, _rowsAt, _rows4At;
     private readonly double[] _found;
-    private readonly double[] _rows;    // MaxBlock × (d rounded down to a multiple of 8), pair-major: the transpose's input
-    private readonly double[] _rows4 = new double[MaxBlock * 4]; // the same for a 4-coordinate remainder
 
     private readonly SampleLog? _log;
 
@@ -43,9 +48,13 @@ internal sealed class SpannerPairScan
     {
         _log = log;
         _d = dimension;
-        _v = new double[dimension * MaxBlock];
         _found = new double[dimension];
-        _rows = new double[MaxBlock * (dimension / 8 * 8)];
+        int vLength = dimension * MaxBlock, rowsLength = MaxBlock * (dimension / 8 * 8);
+        _scratch = GC.AllocateArray<double>(vLength + MaxBlock + rowsLength + 4 * MaxBlock + 7, pinned: true);
+        _vAt = AlignmentOffset(_scratch);
+        _qAt = _vAt + vLength;
+        _rowsAt = _qAt + MaxBlock;
+        _rows4At = _rowsAt + rowsLength;
     }
 
     /// <summary>v = φ(y) − φ(y') of the informative pair of the last scan.</summary>
@@ -87,24 +96,24 @@ internal sealed class SpannerPairScan
             QuadraticForms(inverse, d, b);
             for (int j = 0; j < b; j++)
             {
-                if (_q[j] <= nuSquared) continue;
-                for (int k = 0; k < d; k++) _found[k] = _v[k * MaxBlock + j];
+                if (_scratch[_qAt + j] <= nuSquared) continue;
+                for (int k = 0; k < d; k++) _found[k] = _scratch[_vAt + k * MaxBlock + j];
                 // The pairs after it were paid for and not looked at by any decision: keep them for this prompt's next scan.
                 if (j + 1 < b)
                 {
                     if (spare is null) _spare[prompt.Index] = spare = new SparePairs();
                     spare.PutBack(draws[(2 * j + 2)..(2 * b)]);
                 }
-                return new PairScanResult(tested - (b - j - 1), drawn, true, draws[2 * j], draws[2 * j + 1], _q[j]);
+                return new PairScanResult(tested - (b - j - 1), drawn, true, draws[2 * j], draws[2 * j + 1], _scratch[_qAt + j]);
             }
         }
         return new PairScanResult(tested, drawn, false, default, default, 0);
     }
 
     /// <summary>
-    /// Writes v_j = φ(y_j) − φ(y'_j) for the block's <paramref name="count"/> pairs into <c>_v</c>, coordinate-major.
+    /// Writes v_j = φ(y_j) − φ(y'_j) for the block's <paramref name="count"/> pairs into segment v, coordinate-major.
     /// With AVX-512 the coordinates go 8 at a time: each pair's difference is one vector per 8 coordinates (stored
-    /// pair-major in <c>_rows</c>), and 8 pairs' vectors are turned coordinate-major by an 8 × 8 transpose in registers
+    /// pair-major in segment rows), and 8 pairs' vectors are turned coordinate-major by an 8 × 8 transpose in registers
     /// (24 two-source permutes), instead of d scattered scalar stores per pair. Four coordinates left over go the same
     /// way with 256-bit vectors and a 4 × 4 transpose (all of d = 4); fewer go one by one.
     /// </summary>
@@ -114,9 +123,10 @@ internal sealed class SpannerPairScan
         int wide = Avx512F.IsSupported ? d / 8 * 8 : 0;
         bool quad = Avx.IsSupported && d - wide >= 4;   // then coordinates wide … wide + 3 go 4 at a time
         int rest = quad ? wide + 4 : wide;
-        ref double v = ref MemoryMarshal.GetArrayDataReference(_v);
-        ref double rows = ref MemoryMarshal.GetArrayDataReference(_rows);
-        ref double rows4 = ref MemoryMarshal.GetArrayDataReference(_rows4);
+        ref double scratch = ref MemoryMarshal.GetArrayDataReference(_scratch);
+        ref double v = ref Unsafe.Add(ref scratch, _vAt);
+        ref double rows = ref Unsafe.Add(ref scratch, _rowsAt);
+        ref double rows4 = ref Unsafe.Add(ref scratch, _rows4At);
         for (int j = 0; j < count; j++)
         {
             var a = env.Features(draws[2 * j]);
@@ -202,6 +212,10 @@ internal sealed class SpannerPairScan
         Avx512F.PermuteVar8x64x2(b3, second, b7).StoreUnsafe(ref destination, 7 * MaxBlock);
     }
 
+    /// <summary>How many doubles into a pinned array its first 64-byte boundary lies.</summary>
+    private static unsafe int AlignmentOffset(double[] pinned) =>
+        (int)((64 - (nuint)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(pinned)) % 64) % 64 / sizeof(double));
+
     /// <summary>Pairs not yet tested, per prompt index.</summary>
     private readonly Dictionary<int, SparePairs> _spare = [];
 
@@ -236,8 +250,8 @@ internal sealed class SpannerPairScan
     /// q = Σ_i v_i (A_ii v_i + 2 Σ_{k&gt;i} A_ik v_k), 8 pairs per vector.</summary>
     private void QuadraticForms(ReadOnlySpan<double> a, int d, int count)
     {
-        ref double v = ref MemoryMarshal.GetArrayDataReference(_v);
-        ref double q = ref MemoryMarshal.GetArrayDataReference(_q);
+        ref double v = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_scratch), _vAt);
+        ref double q = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_scratch), _qAt);
         ref double pa = ref MemoryMarshal.GetReference(a);
         if (a.Length < d * d) throw new ArgumentException("Σ⁻¹ is smaller than d × d", nameof(a));
         // Both 8-pair halves of a block at once (lanes past count are ignored), and rows i and i + 1 together: four
