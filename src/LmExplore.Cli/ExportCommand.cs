@@ -1,3 +1,4 @@
+using LmExplore.Runs;
 using System.CommandLine;
 using LmExplore.Experiments;
 using LmExplore.Experiments.Export;

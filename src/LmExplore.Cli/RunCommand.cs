@@ -1,3 +1,4 @@
+using LmExplore.Runs;
 using System.CommandLine;
 using System.Globalization;
 using System.Text;

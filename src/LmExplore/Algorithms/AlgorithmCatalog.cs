@@ -1,4 +1,4 @@
-using LmExplore.Experiments;
+using LmExplore.Runs;
 
 namespace LmExplore.Algorithms;
 

@@ -11,7 +11,7 @@ public readonly record struct AutoregressivePrompt(double Weight, int InitialSta
 /// s' = T(s,a), reference next-token law π_ref(a|s), token features ψ(s,a) ∈ R^d and
 /// reward r*(x, a_{1:H}) = Σ_h ⟨θ*, ψ(s_{h−1}, a_h)⟩. All arrays are flat and row-major.
 /// Exact quantities (J_β, C_cond, C_cov) come from dynamic programming over (h, s), see
-/// <see cref="LmExplore.Evaluation.AutoregressiveEvaluator"/>.
+/// the dynamic programme of LmExplore.Evaluation.AutoregressiveEvaluator.
 /// </summary>
 public sealed class AutoregressiveInstance
 {
@@ -114,13 +114,13 @@ public sealed class AutoregressiveInstance
     /// <summary>
     /// The same problem as an enumerable instance: responses are all V^H token sequences (index = base-V
     /// digits, first token most significant), π_ref(y|x) = Π_h π_ref(a_h|s_{h−1}), features φ = Σ_h ψ.
-    /// Only for tiny instances; throws <see cref="Experiments.InputException"/> above <paramref name="maxResponses"/>.
+    /// Only for tiny instances; throws <see cref="Runs.InputException"/> above <paramref name="maxResponses"/>.
     /// </summary>
     public EnumerableInstance ToEnumerable(int maxResponses = 1 << 20)
     {
         double count = Math.Pow(Vocab, Horizon);
         if (count > maxResponses)
-            throw new Experiments.InputException($"{Name}: {Vocab}^{Horizon} sequences are too many to enumerate (limit {maxResponses})");
+            throw new Runs.InputException($"{Name}: {Vocab}^{Horizon} sequences are too many to enumerate (limit {maxResponses})");
         int n = (int)count, d = Dimension;
         var prompts = new EnumerablePrompt[Prompts.Count];
         var tokens = new int[Horizon];
@@ -144,5 +144,40 @@ public sealed class AutoregressiveInstance
             prompts[x] = new EnumerablePrompt(Prompts[x].Weight, logProbs, features, d, Theta);
         }
         return new EnumerableInstance(Name + " (enumerated)", Beta, Theta, Noise, prompts);
+    }
+
+    /// <summary>(min, max) of the sequence reward Σ_h r(s_{h−1}, a_h) over all prompts and token sequences.</summary>
+    public (double Min, double Max) RewardRange()
+    {
+        int S = States, V = Vocab;
+        var lo = new double[S];
+        var hi = new double[S];
+        var lo2 = new double[S];
+        var hi2 = new double[S];
+        for (int h = Horizon; h >= 1; h--)
+        {
+            (lo2, lo) = (lo, lo2);
+            (hi2, hi) = (hi, hi2);
+            for (int s = 0; s < S; s++)
+            {
+                double mn = double.PositiveInfinity, mx = double.NegativeInfinity;
+                for (int a = 0; a < V; a++)
+                {
+                    double r = TokenReward(s, a);
+                    int t = Next(s, a);
+                    mn = Math.Min(mn, r + lo2[t]);
+                    mx = Math.Max(mx, r + hi2[t]);
+                }
+                lo[s] = mn;
+                hi[s] = mx;
+            }
+        }
+        double min = double.PositiveInfinity, max = double.NegativeInfinity;
+        foreach (var p in Prompts)
+        {
+            min = Math.Min(min, lo[p.InitialState]);
+            max = Math.Max(max, hi[p.InitialState]);
+        }
+        return (min, max);
     }
 }

@@ -1,8 +1,7 @@
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
-using LmExplore.Evaluation;
-using LmExplore.Experiments;
+using LmExplore.Runs;
 
 namespace LmExplore.Instances;
 
@@ -151,7 +150,7 @@ public static class AutoregressiveJson
                     $"token reward ⟨theta, features⟩ = {JsonInput.Fmt(r[i])} is too large for beta = {JsonInput.Fmt(inst.Beta)} and horizon = {inst.Horizon}");
         }
         if (inst.Noise.Kind != NoiseKind.Bernoulli) return;
-        var (min, max) = AutoregressiveEvaluator.RewardRange(inst);
+        var (min, max) = inst.RewardRange();
         if (min < 0 || max > 1)
             throw input.Fail("$.noise.kind", $"'bernoulli' needs every sequence reward in [0,1], but they range over [{JsonInput.Fmt(min)}, {JsonInput.Fmt(max)}]");
     }

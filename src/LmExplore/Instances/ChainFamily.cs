@@ -1,5 +1,4 @@
-using LmExplore.Evaluation;
-using LmExplore.Experiments;
+using LmExplore.Runs;
 using LmExplore.Numerics;
 
 namespace LmExplore.Instances;
@@ -72,7 +71,7 @@ public static class ChainFamily
         var inst = new AutoregressiveInstance(name, beta, horizon, vocab, states, theta, noise, prompts, transition, logRef, features);
         if (noise.Kind == NoiseKind.Bernoulli)
         {
-            var (min, max) = AutoregressiveEvaluator.RewardRange(inst);
+            var (min, max) = inst.RewardRange();
             if (min < 0 || max > 1)
                 throw new InputException($"chain: noise=bernoulli needs every sequence reward in [0,1], but they range over [{FamilyParameters.Fmt(min)}, {FamilyParameters.Fmt(max)}]");
         }

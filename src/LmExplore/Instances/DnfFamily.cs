@@ -1,5 +1,5 @@
 using System.Numerics;
-using LmExplore.Experiments;
+using LmExplore.Runs;
 using LmExplore.Numerics;
 
 namespace LmExplore.Instances;

@@ -1,5 +1,5 @@
 using System.Text.Json;
-using LmExplore.Experiments;
+using LmExplore.Runs;
 
 namespace LmExplore.Instances;
 

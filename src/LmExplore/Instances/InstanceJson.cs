@@ -2,7 +2,7 @@ using LmExplore.Numerics;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
-using LmExplore.Experiments;
+using LmExplore.Runs;
 
 namespace LmExplore.Instances;
 

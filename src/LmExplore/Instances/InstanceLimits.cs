@@ -1,5 +1,5 @@
 using System.Globalization;
-using LmExplore.Experiments;
+using LmExplore.Runs;
 
 namespace LmExplore.Instances;
 

@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
-using LmExplore.Experiments;
+using LmExplore.Runs;
 
 namespace LmExplore.Instances;
 

@@ -1,4 +1,4 @@
-using LmExplore.Experiments;
+using LmExplore.Runs;
 using LmExplore.Numerics;
 
 namespace LmExplore.Instances;

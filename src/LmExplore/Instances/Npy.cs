@@ -1,7 +1,7 @@
 using System.Buffers.Binary;
 using System.Runtime.InteropServices;
 using System.Text;
-using LmExplore.Experiments;
+using LmExplore.Runs;
 
 namespace LmExplore.Instances;
 

@@ -1,6 +1,6 @@
 using System.Globalization;
 using System.IO.Compression;
-using LmExplore.Experiments;
+using LmExplore.Runs;
 using LmExplore.Numerics;
 
 namespace LmExplore.Instances;

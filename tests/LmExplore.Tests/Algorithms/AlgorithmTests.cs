@@ -1,3 +1,4 @@
+using LmExplore.Runs;
 using LmExplore.Algorithms;
 using LmExplore.Evaluation;
 using LmExplore.Experiments;

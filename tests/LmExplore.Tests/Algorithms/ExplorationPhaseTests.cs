@@ -1,3 +1,4 @@
+using LmExplore.Runs;
 using LmExplore.Experiments;
 
 namespace LmExplore.Tests.Algorithms;

@@ -1,3 +1,4 @@
+using LmExplore.Runs;
 using System.Numerics;
 using System.Numerics.Tensors;
 using LmExplore.Algorithms;
@@ -219,7 +220,7 @@ public class ProperMethodsTests
     {
         var algoParams = new Dictionary<string, string>();
         if (algoParam.Length > 0) algoParams[algoParam.Split('=')[0]] = algoParam.Split('=')[1];
-        var request = new LmExplore.Experiments.RunRequest("dnf", new Dictionary<string, string> { ["n"] = "8" }, algorithm, algoParams, 1, BudgetData: 300);
+        var request = new LmExplore.Runs.RunRequest("dnf", new Dictionary<string, string> { ["n"] = "8" }, algorithm, algoParams, 1, BudgetData: 300);
         var outcome = LmExplore.Experiments.Runner.Execute(request);
         Assert.Equal("exact", outcome.Result.Evaluation);
         const int draws = 3000;
@@ -292,7 +293,7 @@ public class ProperMethodsTests
     public void Dnf_BadParameters_AreOneLineInputErrors(string parameter)
     {
         var kv = parameter.Split('=');
-        var e = Assert.Throws<LmExplore.Experiments.InputException>(() => InstanceCatalog.Create("dnf", new Dictionary<string, string> { [kv[0]] = kv[1] }, 0));
+        var e = Assert.Throws<LmExplore.Runs.InputException>(() => InstanceCatalog.Create("dnf", new Dictionary<string, string> { [kv[0]] = kv[1] }, 0));
         Assert.DoesNotContain('\n', e.Message);
     }
 
@@ -301,5 +302,5 @@ public class ProperMethodsTests
     [InlineData("xpo", "alpha", "-1")]
     [InlineData("optimaldesign", "pairs", "0")]
     public void BadAlgoParams_AreInputErrors(string algorithm, string key, string value) =>
-        Assert.Throws<LmExplore.Experiments.InputException>(() => AlgorithmCatalog.Create(algorithm, new Dictionary<string, string> { [key] = value }));
+        Assert.Throws<LmExplore.Runs.InputException>(() => AlgorithmCatalog.Create(algorithm, new Dictionary<string, string> { [key] = value }));
 }

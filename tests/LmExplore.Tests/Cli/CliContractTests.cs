@@ -1,3 +1,4 @@
+using LmExplore.Runs;
 using System.Text.Json;
 using LmExplore.Cli;
 using LmExplore.Experiments;

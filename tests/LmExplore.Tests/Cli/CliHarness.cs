@@ -1,3 +1,4 @@
+using LmExplore.Runs;
 using System.Diagnostics;
 using System.Text.Json;
 using LmExplore.Cli;

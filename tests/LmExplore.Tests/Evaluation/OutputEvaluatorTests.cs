@@ -1,3 +1,4 @@
+using LmExplore.Runs;
 using LmExplore.Evaluation;
 using LmExplore.Experiments;
 using LmExplore.Policies;

@@ -1,3 +1,4 @@
+using LmExplore.Runs;
 using LmExplore.Evaluation;
 using LmExplore.Experiments;
 using LmExplore.Instances;
@@ -125,7 +126,7 @@ public sealed class AutoregressiveTests : IDisposable
         AssertClose(ExactEvaluator.ReferenceValue(flat), jRef, 1e-9);
         AssertClose(ExactEvaluator.LogCoverageOfOptimal(flat), logCov, 1e-9);
         if (double.IsFinite(avgCov)) AssertClose(ExactEvaluator.AverageCoverageOfOptimal(flat), avgCov, 1e-8);
-        var (min, max) = AutoregressiveEvaluator.RewardRange(inst);
+        var (min, max) = inst.RewardRange();
         AssertClose(flat.Prompts.Min(p => p.Rewards.Min()), min, 1e-9);
         AssertClose(flat.Prompts.Max(p => p.Rewards.Max()), max, 1e-9);
 

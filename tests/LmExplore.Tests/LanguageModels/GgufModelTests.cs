@@ -1,3 +1,4 @@
+using LmExplore.Runs;
 using System.Diagnostics;
 using LmExplore.Experiments;
 using LmExplore.LanguageModels;

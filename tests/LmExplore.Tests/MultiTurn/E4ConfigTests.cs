@@ -1,3 +1,4 @@
+using LmExplore.Runs;
 using LmExplore.Experiments;
 using LmExplore.Experiments.Reproduce;
 using LmExplore.Experiments.Sweeps;

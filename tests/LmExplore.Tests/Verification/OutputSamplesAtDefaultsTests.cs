@@ -1,3 +1,4 @@
+using LmExplore.Runs;
 using System.Globalization;
 using System.Text.Json;
 using LmExplore.Experiments;

@@ -1,3 +1,4 @@
+using LmExplore.Runs;
 using System.Globalization;
 using LmExplore.Evaluation;
 using LmExplore.Experiments;
