@@ -14,7 +14,7 @@ internal static class FrontierCommand
     {
         var instance = new Option<string>("--instance") { HelpName = "family|file.json", Description = $"Instance family ({string.Join(", ", InstanceCatalog.Families)}) or instance file.", Required = true };
         var parameters = CliSupport.KeyValueOption("--param", "Instance family parameter k=v (repeatable).");
-        var algo = new Option<string>("--algo") { HelpName = "name", Description = $"Algorithm: {string.Join(", ", LmExplore.Algorithms.AlgorithmCatalog.Implemented)}.", Required = true };
+        var algo = new Option<string>("--algo") { HelpName = "name", Description = $"Algorithm: {string.Join(", ", LmExplore.Algorithms.AlgorithmRegistry.Names)}.", Required = true };
         var algoParams = CliSupport.KeyValueOption("--algo-param", "Algorithm parameter k=v (repeatable), e.g. --algo-param epsilon=0.008.");
         var seeds = new Option<int>("--seeds") { HelpName = "N", Description = "Seeds 1..N per budget (default 10).", DefaultValueFactory = _ => 10 };
         var delta = new Option<double>("--delta") { Description = "A budget succeeds when at least a (1 − delta) fraction of seeds reach epsilon (default 0.1).", DefaultValueFactory = _ => 0.1 };
@@ -47,7 +47,7 @@ internal static class FrontierCommand
             if (outPath is { Length: 0 }) throw new InputException("--out needs a file name (got an empty string)");
             bool asJson = parse.GetValue(json);
             // Validate the instance and algorithm once, before the scan, so bad input fails in milliseconds.
-            bool tokenLevel = LmExplore.Algorithms.AlgorithmCatalog.IsTokenLevel(request.Algorithm);
+            bool tokenLevel = LmExplore.Algorithms.AlgorithmRegistry.IsTokenLevel(request.Algorithm);
             Runner.Run(new RunRequest(request.Instance, request.InstanceParams, request.Algorithm, request.AlgoParams, 1,
                 BudgetComp: tokenLevel ? null : 0, BudgetData: 0, BudgetTokens: tokenLevel ? 0 : null));
             var result = FrontierSearch.Run(request, null, point =>

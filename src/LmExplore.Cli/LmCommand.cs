@@ -3,6 +3,7 @@ using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
+using LmExplore.Evaluation;
 using LmExplore.Experiments;
 using LmExplore.LanguageModels;
 using LmExplore.Numerics;
@@ -13,9 +14,12 @@ namespace LmExplore.Cli;
 /// <summary>How <c>run --task</c> maps onto a run request: instance <c>text:TASK</c>, model and verifier as parameters.</summary>
 internal static class TextRunArguments
 {
-    /// <summary>The note printed under a text run's summary.</summary>
-    public const string Note = "note: text task — rewards come from a verifier and are not exactly linear in the features (realizability is approximate); " +
-        "J and the suboptimality are unknown (null); pass_rate is a Monte Carlo estimate with a 95 % interval from verifier calls not charged to the run.";
+    /// <summary>The note printed under a text run's summary: what is known exactly and what is estimated.</summary>
+    public static string Note(EvaluationKind evaluation) =>
+        "note: text task — rewards come from a verifier and are not exactly linear in the features (realizability is approximate); " +
+        "J and the suboptimality are unknown (null); " + (evaluation == EvaluationKind.Exact
+            ? "the output is one fixed answer per prompt, so pass_rate is exact (one verifier call per prompt, not charged to the run); the ref_ rates are Monte Carlo estimates with a 95 % interval."
+            : "pass_rate is a Monte Carlo estimate with a 95 % interval from verifier calls not charged to the run.");
 
     /// <summary>The instance name of the request; folds --model/--verifier into the parameters. Exactly one of --instance/--task.</summary>
     public static string Resolve(string? instance, string? task, string? model, string? verifier, string? featureCommand,
@@ -42,7 +46,7 @@ internal static class TextRunArguments
             merged["feature-command"] = featureCommand;
         }
         parameters = merged;
-        return TextRunner.Prefix + task;
+        return TextProblem.Prefix + task;
     }
 }
 
@@ -118,7 +122,7 @@ internal static class LmCommand
         var model = new Option<string>("--model") { HelpName = "model.gguf|ngram.json", Description = "The model: a GGUF file or an n-gram model.", Required = true };
         var prompt = new Option<string>("--prompt") { HelpName = "text", Description = "The prompt.", Required = true };
         var count = new Option<int>("--n") { Description = "Number of samples.", DefaultValueFactory = _ => 5 };
-        var maxTokens = new Option<int>("--max-tokens") { Description = "Token limit per sample.", DefaultValueFactory = _ => TextRunner.DefaultMaxTokens };
+        var maxTokens = new Option<int>("--max-tokens") { Description = "Token limit per sample.", DefaultValueFactory = _ => TextProblem.DefaultMaxTokens };
         var seed = CliSupport.SeedOption(required: true, "Sampling seed.");
         var command = new Command("sample", "Draw responses from a model with their log-probabilities (JSON lines).") { model, prompt, count, maxTokens, seed };
         command.SetAction(parse => CliSupport.Guard(() =>

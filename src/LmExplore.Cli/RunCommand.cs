@@ -3,6 +3,7 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text;
 using LmExplore.Algorithms;
+using LmExplore.Evaluation;
 using LmExplore.Experiments;
 using LmExplore.Instances;
 using ResultsFileLock = LmExplore.Experiments.Sweeps.ResultsFileLock;
@@ -20,7 +21,7 @@ internal static class RunCommand
         var featureCommand = new Option<string?>("--feature-command") { HelpName = "command", Description = "Features of a text task from this command (JSON lines: {\"prompt\",\"response\"} in, {\"features\": [d numbers]} out; d = --param dim)." };
         var verifier = new Option<string?>("--verifier") { HelpName = "command", Description = "Reward of a text task from this command (JSON lines over stdin/stdout, docs/FORMATS.md; default: the task's built-in checker)." };
         var parameters = CliSupport.KeyValueOption("--param", "Instance family parameter k=v (repeatable), e.g. --param prompts=8 --param ccov=100.");
-        var algo = new Option<string>("--algo") { HelpName = "name", Description = $"Algorithm: {string.Join(", ", AlgorithmCatalog.Implemented)}. With --task also: bestofn.", Required = true };
+        var algo = new Option<string>("--algo") { HelpName = "name", Description = $"Algorithm: {string.Join(", ", AlgorithmRegistry.Names)}. With --task also: bestofn.", Required = true };
         var algoParams = CliSupport.KeyValueOption("--algo-param", "Algorithm parameter k=v (repeatable), e.g. --algo-param epsilon=0.01.");
         var seed = CliSupport.SeedOption(required: true, "Run seed (unsigned 64-bit): fixes every random choice of the run.");
         var budgetComp = CliSupport.BudgetOption("--budget-comp", "Sampling-oracle budget T_comp (sequence samples).");
@@ -66,19 +67,26 @@ internal static class RunCommand
             if (drawCount is not null && drawPath is null) throw new InputException("--output-samples needs --output-samples-file");
             if (drawCount is null && drawPath is not null) throw new InputException("--output-samples-file needs --output-samples N");
             if (drawCount is 0) throw new InputException("--output-samples must be at least 1");
-            if (drawCount is not null && taskName is not null) throw new InputException("--output-samples is not available with --task yet");
             if (drawPath is not null) CheckAppendable(drawPath, "--output-samples-file");
 
             RunOutcome? outcome = null;
-            var result = ProgressDisplay.Run(context.Interactive && !asJson, $"run {request.Algorithm} on {request.Instance}",
-                progress => drawCount is null
-                    ? context.Run(request, progress, context.Cancellation)
-                    : (outcome = Runner.Execute(request, progress, context.Cancellation)).Result,
-                lines: !context.Interactive && !asJson);
-            // A run that returned after Ctrl-C may be partial: report nothing rather than a misleading result.
-            context.Cancellation.ThrowIfCancellationRequested();
-            if (outcome is not null)
-                AtomicFile.Write(drawPath!, w => Runner.WriteOutputSamples(outcome, drawCount!.Value, request.Seed, w, context.Cancellation));
+            RunResult result;
+            try
+            {
+                result = ProgressDisplay.Run(context.Interactive && !asJson, $"run {request.Algorithm} on {request.Instance}",
+                    progress => drawCount is null
+                        ? context.Run(request, progress, context.Cancellation)
+                        : (outcome = Runner.Execute(request, progress, context.Cancellation)).Result,
+                    lines: !context.Interactive && !asJson);
+                // A run that returned after Ctrl-C may be partial: report nothing rather than a misleading result.
+                context.Cancellation.ThrowIfCancellationRequested();
+                if (outcome is not null)
+                    AtomicFile.Write(drawPath!, w => outcome.WriteOutputSamples(drawCount!.Value, request.Seed, w, context.Cancellation));
+            }
+            finally
+            {
+                outcome?.Dispose(); // a text problem holds verifier processes
+            }
 
             string line = RunResultJson.Serialize(result);
             if (outPath is not null) AppendLine(outPath, line);
@@ -86,7 +94,7 @@ internal static class RunCommand
             else
             {
                 WriteSummary(context.Out, result);
-                if (taskName is not null) context.Out.WriteLine(TextRunArguments.Note);
+                if (taskName is not null) context.Out.WriteLine(TextRunArguments.Note(result.Evaluation));
             }
 
             if (result.Status == "error")
@@ -152,9 +160,9 @@ internal static class RunCommand
             ("status", r.Status), ("beta", Fmt(r.Beta)), ("d", r.D.ToString(CultureInfo.InvariantCulture)),
             ("T_data", Count(r.TData)), ("T_comp", Count(r.TComp)), ("T_tokens", Count(r.TTokens)),
             ("J_opt", Fmt(r.JOpt)), ("J_ref", Fmt(r.JRef)), ("J_out", Fmt(r.JOut)), ("suboptimality", Fmt(r.Suboptimality)),
-            ("suboptimality_ci", r.SuboptimalityCiLow is double lo ? $"[{Fmt(lo)}, {Fmt(r.SuboptimalityCiHigh!.Value)}]" : "exact"),
+            ("suboptimality_ci", r.SuboptimalityCiLow is double lo ? $"[{Fmt(lo)}, {Fmt(r.SuboptimalityCiHigh!.Value)}]" : "n/a"),
             ("suboptimality_target", Fmt(r.SuboptimalityTarget)), ("expected_reward_out", Fmt(r.ExpectedRewardOut)),
-            ("epsilon", Fmt(r.Epsilon)), ("reached_epsilon", r.ReachedEpsilon ? "true" : "false"),
+            ("epsilon", Fmt(r.Epsilon)), ("reached_epsilon", r.ReachedEpsilon ? "true" : "false"), ("evaluation", r.Evaluation.JsonName()),
             ("output_sample_cost", Fmt(r.OutputSampleCost)), ("C_cov", Fmt(r.CCov)), ("C_cond", r.CCond is double c ? Fmt(c) : "n/a"),
             ("wall_seconds", r.WallSeconds.ToString("F3", CultureInfo.InvariantCulture)),
         };

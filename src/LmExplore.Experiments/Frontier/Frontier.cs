@@ -81,7 +81,7 @@ public static class FrontierSearch
         Validate(request);
         runOne ??= (r, ct) => Runner.Run(r, null, ct);
         // A token-level algorithm (mtss) spends token calls, not sequence samples: its compute budget is T_tokens.
-        bool tokens = Algorithms.AlgorithmCatalog.IsTokenLevel(request.Algorithm);
+        bool tokens = Algorithms.AlgorithmRegistry.IsTokenLevel(request.Algorithm);
         var clock = System.Diagnostics.Stopwatch.StartNew();
         var points = new List<BudgetPoint>();
         double epsilon = double.NaN;
@@ -167,7 +167,7 @@ public static class FrontierSearch
             w.WriteNumber("delta", f.Request.Delta);
             w.WriteNumber("ratio", f.Request.Ratio);
             if (double.IsFinite(f.Epsilon)) w.WriteNumber("epsilon", f.Epsilon); else w.WriteNull("epsilon");
-            w.WriteString("compute_budget", Algorithms.AlgorithmCatalog.IsTokenLevel(f.Request.Algorithm) ? "T_tokens" : "T_comp");
+            w.WriteString("compute_budget", Algorithms.AlgorithmRegistry.IsTokenLevel(f.Request.Algorithm) ? "T_tokens" : "T_comp");
             Nullable(w, "compute_to_eps", f.ComputeToEps);
             Nullable(w, "data_to_eps", f.DataToEps);
             Nullable(w, "data_scan_budget_comp", f.DataScanComp);

@@ -126,7 +126,7 @@ public static class SweepEngine
                         }
                         catch (Exception e)
                         {
-                            result = ErrorResult(sweepRun.Request, e);
+                            result = RunResult.Error(sweepRun.Request);
                             onRunError?.Invoke(sweepRun.Key, e);
                             Interlocked.Increment(ref errors);
                         }
@@ -167,11 +167,6 @@ public static class SweepEngine
         bool cancelled = alreadyDone + completed + schedule.Skipped.Count < shardRuns.Count;
         return new SweepOutcome(shardRuns.Count, alreadyDone, completed, errors, cancelled, resultsPath, torn) { Skipped = schedule.Skipped.Count };
     }
-
-    /// <summary>The record of a run that failed with a bug: status <c>error</c>, numbers NaN, the message in the diagnostics' absence.</summary>
-    private static RunResult ErrorResult(RunRequest r, Exception e) => new(
-        r.Instance, r.Algorithm, r.Seed, double.NaN, 0, "error", 0, 0, 0, double.NaN, double.NaN, double.NaN, double.NaN, null, null,
-        double.NaN, double.NaN, double.NaN, false, "none", double.NaN, double.NaN, null, 0, new Dictionary<string, double>());
 
     /// <summary>The single writer: appends whole lines and flushes each to the OS, so a killed process loses nothing it reported done.</summary>
     private sealed class ResultWriter(string path) : IDisposable

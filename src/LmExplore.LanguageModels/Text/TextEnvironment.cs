@@ -5,15 +5,6 @@ using LmExplore.Oracles;
 
 namespace LmExplore.Text;
 
-/// <summary>An environment whose prompts form a finite, known list (text tasks): what best-of-N iterates over.</summary>
-public interface IPromptSet
-{
-    /// <summary>Number of prompts.</summary>
-    int PromptCount { get; }
-    /// <summary>The i-th prompt, issued to the caller (free, like <see cref="ILearnerEnvironment.DrawPrompt"/>).</summary>
-    Prompt PromptAt(int index);
-}
-
 /// <summary>
 /// The learner's metered view of a language model on a text task — the "model environment": DrawPrompt draws x ~ ρ;
 /// Sample draws a response from the model (one T_comp per sequence, whatever its length; the tokens generated are
@@ -24,15 +15,24 @@ public interface IPromptSet
 /// </summary>
 public sealed class TextEnvironment : ILearnerEnvironment, IPromptSet
 {
+    /// <summary>The run's own view: a verifier or feature-command fault is reported with the T_data spent so far.</summary>
+    public const bool Training = true;
+    /// <summary>The evaluation's view: a fault is reported as the evaluation's.</summary>
+    public const bool Evaluation = false;
+
     private readonly TextResponses _store;
     private readonly IVerifier _verifier;
+    private readonly bool _training;
 
-    /// <summary>A view of <paramref name="store"/> charging <paramref name="meter"/> and asking <paramref name="verifier"/>.</summary>
-    public TextEnvironment(TextResponses store, Meter meter, IVerifier verifier)
+    /// <summary>A view of <paramref name="store"/> charging <paramref name="meter"/> and asking <paramref name="verifier"/>;
+    /// <paramref name="training"/> (<see cref="Training"/> or <see cref="Evaluation"/>) says whose calls these are, for the
+    /// one-line error a failing verifier or feature command becomes.</summary>
+    public TextEnvironment(TextResponses store, Meter meter, IVerifier verifier, bool training)
     {
         _store = store;
         Meter = meter;
         _verifier = verifier;
+        _training = training;
     }
 
     /// <summary>The shared response table.</summary>
@@ -65,7 +65,14 @@ public sealed class TextEnvironment : ILearnerEnvironment, IPromptSet
     {
         _store.Check(prompt);
         Meter.ChargeComp();
-        return _store.Draw(prompt.Index, rng);
+        try
+        {
+            return _store.Draw(prompt.Index, rng); // a feature command computes φ of a new response here
+        }
+        catch (VerifierException e)
+        {
+            throw Fault(e);
+        }
     }
 
     /// <inheritdoc />
@@ -80,10 +87,22 @@ public sealed class TextEnvironment : ILearnerEnvironment, IPromptSet
     {
         _store.Check(response);
         if (Meter.RemainingData < 1) throw new BudgetExhaustedException(BudgetKind.Data);
-        double r = _verifier.Score(_store.Task.Prompts[response.PromptIndex].Text, _store.TextOf(response.Index));
+        double r;
+        try
+        {
+            r = _verifier.Score(_store.Task.Prompts[response.PromptIndex].Text, _store.TextOf(response.Index));
+        }
+        catch (VerifierException e)
+        {
+            throw Fault(e);
+        }
         Meter.ChargeData();
         return r;
     }
+
+    /// <summary>A verifier or feature-command fault as bad input: the user's command failed, not the run.</summary>
+    private InputException Fault(VerifierException e) =>
+        new(_training ? e.Message + $" [T_data = {Meter.TData}]" : "evaluation: " + e.Message);
 
     /// <inheritdoc />
     public Response[] Enumerate(Prompt prompt) =>

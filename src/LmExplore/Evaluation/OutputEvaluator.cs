@@ -8,13 +8,13 @@ namespace LmExplore.Evaluation;
 /// <param name="Suboptimality">J_opt − J_out (the headline).</param>
 /// <param name="CiLow">Lower end of a 95 % interval for <paramref name="Suboptimality"/>; null when it is exact.</param>
 /// <param name="CiHigh">Upper end of that interval; null when exact.</param>
-/// <param name="Method"><c>exact</c> or <c>monte_carlo</c>.</param>
+/// <param name="Method">Exact, or Monte Carlo with the interval above.</param>
 /// <param name="ExpectedReward">E_{x~ρ, y~output}[r*(x,y)].</param>
 /// <param name="SuboptimalityTarget">J_opt − J_β of the sampler's idealized target (diagnostic).</param>
 /// <param name="SampleCost">Expected sampling-oracle calls per output draw.</param>
 /// <param name="ReachedEpsilon">Suboptimality ≤ ε — for a Monte Carlo estimate, its whole interval.</param>
 /// <param name="Diagnostics">The output law's own diagnostics.</param>
-public sealed record OutputEvaluation(double JOut, double Suboptimality, double? CiLow, double? CiHigh, string Method,
+public sealed record OutputEvaluation(double JOut, double Suboptimality, double? CiLow, double? CiHigh, EvaluationKind Method,
     double ExpectedReward, double SuboptimalityTarget, double SampleCost, bool ReachedEpsilon,
     IReadOnlyDictionary<string, double> Diagnostics);
 
@@ -55,7 +55,7 @@ public sealed class EnumerableOutputEvaluator(EnumerableInstance instance) : IOu
             high = suboptimality + half;
         }
         bool reached = (high ?? suboptimality) <= epsilon;
-        return new OutputEvaluation(jOut, suboptimality, low, high, law.MonteCarloBatches is null ? "exact" : "monte_carlo",
+        return new OutputEvaluation(jOut, suboptimality, low, high, law.MonteCarloBatches is null ? EvaluationKind.Exact : EvaluationKind.MonteCarlo,
             ExpectedReward(instance, law.Sampler), jOpt - ExactEvaluator.Value(instance, law.Target), law.SampleCost, reached,
             law.Diagnostics);
     }

@@ -49,3 +49,12 @@ public interface ILearnerEnvironment
     /// Throws <see cref="NotSupportedException"/> where Y cannot be enumerated.</summary>
     Response[] Enumerate(Prompt prompt);
 }
+
+/// <summary>An environment whose prompts form a finite, known list (text tasks): what best-of-N iterates over.</summary>
+public interface IPromptSet
+{
+    /// <summary>Number of prompts.</summary>
+    int PromptCount { get; }
+    /// <summary>The i-th prompt, issued to the caller (free, like <see cref="ILearnerEnvironment.DrawPrompt"/>).</summary>
+    Prompt PromptAt(int index);
+}

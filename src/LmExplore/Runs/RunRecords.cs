@@ -1,3 +1,5 @@
+using LmExplore.Evaluation;
+
 namespace LmExplore.Runs;
 
 /// <summary>One run: an instance (family name or JSON file), an algorithm, parameters, seed and budgets.</summary>
@@ -21,58 +23,110 @@ public sealed record RunRequest(
     long? BudgetTokens = null,
     bool Normalize = false);
 
-/// <summary>The result of one run: the JSON contract of docs/CLI.md (plus algorithm diagnostics).</summary>
-/// <param name="Instance">Instance name (family and parameters, or the file name).</param>
+/// <summary>Which run a result belongs to: the request as written, reduced to what results files key on.</summary>
+/// <param name="Instance">Instance name (family and parameters, the file name, or <c>text:TASK</c>).</param>
 /// <param name="Algorithm">Algorithm name.</param>
 /// <param name="Seed">The run seed.</param>
+/// <param name="Epsilon">The ε the algorithm was asked to reach.</param>
+public sealed record RunIdentity(string Instance, string Algorithm, ulong Seed, double Epsilon);
+
+/// <summary>What the problem is, independently of the algorithm: β, d and its exact values where they are known (NaN where
+/// they are not, as for a text task whose r* is unknown).</summary>
 /// <param name="Beta">β.</param>
 /// <param name="D">Feature dimension d.</param>
-/// <param name="Status"><c>ok</c>, <c>budget_exhausted</c> or <c>error</c>.</param>
-/// <param name="TData">Reward queries spent.</param>
-/// <param name="TComp">Sampling-oracle calls spent (normalizer, pilot and enumeration charges included).</param>
-/// <param name="TTokens">Token-oracle calls spent.</param>
 /// <param name="JOpt">J_β(π*).</param>
 /// <param name="JRef">J_β(π_ref).</param>
-/// <param name="JOut">J_β of the output sampler's law.</param>
-/// <param name="Suboptimality">J_opt − J_out, J_out the value of the output sampler's law as a user would draw it.</param>
-/// <param name="SuboptimalityCiLow">Lower end of a 95 % interval when <paramref name="Evaluation"/> is Monte Carlo, else null.</param>
-/// <param name="SuboptimalityCiHigh">Upper end of that interval, else null.</param>
-/// <param name="SuboptimalityTarget">J_opt − J of the sampler's idealized target (diagnostic).</param>
-/// <param name="ExpectedRewardOut">E_{x~ρ, y~output}[r*(x,y)].</param>
-/// <param name="Epsilon">The ε the algorithm was asked to reach.</param>
-/// <param name="ReachedEpsilon">Suboptimality ≤ ε (for a Monte Carlo estimate: its whole interval).</param>
-/// <param name="Evaluation"><c>exact</c> or <c>monte_carlo</c>.</param>
-/// <param name="OutputSampleCost">Expected sampling-oracle calls to draw one response from the output.</param>
 /// <param name="CCov">C_cov(π*).</param>
 /// <param name="CCond">C_cond(π*) for autoregressive instances, else null.</param>
+public sealed record ProblemValues(double Beta, int D, double JOpt, double JRef, double CCov, double? CCond);
+
+/// <summary>What the run paid: the meter's counts.</summary>
+/// <param name="TData">Reward queries.</param>
+/// <param name="TComp">Sampling-oracle calls (normalizer, pilot and enumeration charges included).</param>
+/// <param name="TTokens">Token-oracle calls.</param>
+public sealed record RunCosts(long TData, long TComp, long TTokens);
+
+/// <summary>How good the output is, measured on the law of its sampler as a user would draw from it.</summary>
+/// <param name="Kind">Exact, Monte Carlo (with an interval) or none.</param>
+/// <param name="JOut">J_β of the output sampler's law (NaN where r* is unknown).</param>
+/// <param name="Suboptimality">J_opt − J_out.</param>
+/// <param name="CiLow">Lower end of a 95 % interval for the suboptimality when it is estimated, else null.</param>
+/// <param name="CiHigh">Upper end of that interval, else null.</param>
+/// <param name="SuboptimalityTarget">J_opt − J of the sampler's idealized target (diagnostic).</param>
+/// <param name="ExpectedReward">E_{x~ρ, y~output}[r*(x,y)] (for a text task: the mean verifier reward of the draws).</param>
+/// <param name="ReachedEpsilon">Suboptimality ≤ ε (for an estimate: its whole interval).</param>
+/// <param name="SampleCost">Expected sampling-oracle calls to draw one response from the output.</param>
+public sealed record RunEvaluation(EvaluationKind Kind, double JOut, double Suboptimality, double? CiLow, double? CiHigh,
+    double SuboptimalityTarget, double ExpectedReward, bool ReachedEpsilon, double SampleCost);
+
+/// <summary>
+/// The result of one run — the JSON contract of docs/CLI.md — composed of the run's identity, the problem's values, the
+/// costs, the evaluation of the output and the algorithm's and evaluation's diagnostics. Built by the run pipeline
+/// (<see cref="RunPipeline"/>) and written and read by <see cref="RunResultJson"/>, nowhere else. The flat properties
+/// below are the JSON fields, for readers that want one number.
+/// </summary>
+/// <param name="Run">Instance, algorithm, seed, ε.</param>
+/// <param name="Status"><c>ok</c>, <c>budget_exhausted</c> or <c>error</c>.</param>
+/// <param name="Problem">β, d, J_opt, J_ref, C_cov, C_cond.</param>
+/// <param name="Costs">T_data, T_comp, T_tokens.</param>
+/// <param name="Output">The evaluation of the output sampler.</param>
 /// <param name="WallSeconds">Wall time of the run.</param>
 /// <param name="Diagnostics">Algorithm and evaluation diagnostics, snake_case keys.</param>
-public sealed record RunResult(
-    string Instance,
-    string Algorithm,
-    ulong Seed,
-    double Beta,
-    int D,
-    string Status,
-    long TData,
-    long TComp,
-    long TTokens,
-    double JOpt,
-    double JRef,
-    double JOut,
-    double Suboptimality,
-    double? SuboptimalityCiLow,
-    double? SuboptimalityCiHigh,
-    double SuboptimalityTarget,
-    double ExpectedRewardOut,
-    double Epsilon,
-    bool ReachedEpsilon,
-    string Evaluation,
-    double OutputSampleCost,
-    double CCov,
-    double? CCond,
-    double WallSeconds,
-    IReadOnlyDictionary<string, double> Diagnostics);
+public sealed record RunResult(RunIdentity Run, string Status, ProblemValues Problem, RunCosts Costs, RunEvaluation Output,
+    double WallSeconds, IReadOnlyDictionary<string, double> Diagnostics)
+{
+    /// <summary>Instance name.</summary>
+    public string Instance => Run.Instance;
+    /// <summary>Algorithm name.</summary>
+    public string Algorithm => Run.Algorithm;
+    /// <summary>The run seed.</summary>
+    public ulong Seed => Run.Seed;
+    /// <summary>The ε the algorithm was asked to reach.</summary>
+    public double Epsilon => Run.Epsilon;
+    /// <summary>β.</summary>
+    public double Beta => Problem.Beta;
+    /// <summary>Feature dimension d.</summary>
+    public int D => Problem.D;
+    /// <summary>J_β(π*).</summary>
+    public double JOpt => Problem.JOpt;
+    /// <summary>J_β(π_ref).</summary>
+    public double JRef => Problem.JRef;
+    /// <summary>C_cov(π*).</summary>
+    public double CCov => Problem.CCov;
+    /// <summary>C_cond(π*), or null.</summary>
+    public double? CCond => Problem.CCond;
+    /// <summary>Reward queries spent.</summary>
+    public long TData => Costs.TData;
+    /// <summary>Sampling-oracle calls spent.</summary>
+    public long TComp => Costs.TComp;
+    /// <summary>Token-oracle calls spent.</summary>
+    public long TTokens => Costs.TTokens;
+    /// <summary>How the output was evaluated.</summary>
+    public EvaluationKind Evaluation => Output.Kind;
+    /// <summary>J_β of the output sampler's law.</summary>
+    public double JOut => Output.JOut;
+    /// <summary>J_opt − J_out.</summary>
+    public double Suboptimality => Output.Suboptimality;
+    /// <summary>Lower end of the suboptimality's interval, or null when exact.</summary>
+    public double? SuboptimalityCiLow => Output.CiLow;
+    /// <summary>Upper end of the suboptimality's interval, or null when exact.</summary>
+    public double? SuboptimalityCiHigh => Output.CiHigh;
+    /// <summary>J_opt − J of the sampler's idealized target.</summary>
+    public double SuboptimalityTarget => Output.SuboptimalityTarget;
+    /// <summary>E[r*] under the output.</summary>
+    public double ExpectedRewardOut => Output.ExpectedReward;
+    /// <summary>Whether the suboptimality (its whole interval, when estimated) is ≤ ε.</summary>
+    public bool ReachedEpsilon => Output.ReachedEpsilon;
+    /// <summary>Expected sampling-oracle calls per output draw.</summary>
+    public double OutputSampleCost => Output.SampleCost;
+
+    /// <summary>The record of a run that failed with a bug: status <c>error</c>, numbers NaN, nothing evaluated.</summary>
+    public static RunResult Error(RunRequest request) => new(
+        new RunIdentity(request.Instance, request.Algorithm, request.Seed, double.NaN), "error",
+        new ProblemValues(double.NaN, 0, double.NaN, double.NaN, double.NaN, null), new RunCosts(0, 0, 0),
+        new RunEvaluation(EvaluationKind.None, double.NaN, double.NaN, null, null, double.NaN, double.NaN, false, double.NaN),
+        0, new Dictionary<string, double>());
+}
 
 /// <summary>Thrown for bad user input (files, parameters, flags). The CLI prints its one-line message and exits with code 2.</summary>
 public sealed class InputException(string message) : Exception(message);

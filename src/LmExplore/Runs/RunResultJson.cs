@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.Json;
+using LmExplore.Evaluation;
 
 namespace LmExplore.Runs;
 
@@ -47,7 +48,7 @@ public static class RunResultJson
         Number(w, "expected_reward_out", r.ExpectedRewardOut);
         Number(w, "epsilon", r.Epsilon);
         w.WriteBoolean("reached_epsilon", r.ReachedEpsilon);
-        w.WriteString("evaluation", r.Evaluation);
+        w.WriteString("evaluation", r.Evaluation.JsonName());
         Number(w, "output_sample_cost", r.OutputSampleCost);
         Number(w, "C_cov", r.CCov);
         if (r.CCond is double c) Number(w, "C_cond", c); else w.WriteNull("C_cond");
@@ -66,32 +67,23 @@ public static class RunResultJson
         var diagnostics = new Dictionary<string, double>(StringComparer.Ordinal);
         if (o.TryGetProperty("diagnostics", out var diag))
             foreach (var p in diag.EnumerateObject()) diagnostics[p.Name] = Read(p.Value);
+        var ci = o.GetProperty("suboptimality_ci");
         return new RunResult(
-            Instance: o.GetProperty("instance").GetString()!,
-            Algorithm: o.GetProperty("algorithm").GetString()!,
-            Seed: o.GetProperty("seed").GetUInt64(),
-            Beta: Read(o.GetProperty("beta")),
-            D: o.GetProperty("d").GetInt32(),
-            Status: o.GetProperty("status").GetString()!,
-            TData: o.GetProperty("T_data").GetInt64(),
-            TComp: o.GetProperty("T_comp").GetInt64(),
-            TTokens: o.GetProperty("T_tokens").GetInt64(),
-            JOpt: Read(o.GetProperty("J_opt")),
-            JRef: Read(o.GetProperty("J_ref")),
-            JOut: Read(o.GetProperty("J_out")),
-            Suboptimality: Read(o.GetProperty("suboptimality")),
-            SuboptimalityCiLow: o.GetProperty("suboptimality_ci") is { ValueKind: JsonValueKind.Array } ci ? ci[0].GetDouble() : null,
-            SuboptimalityCiHigh: o.GetProperty("suboptimality_ci") is { ValueKind: JsonValueKind.Array } ci2 ? ci2[1].GetDouble() : null,
-            SuboptimalityTarget: Read(o.GetProperty("suboptimality_target")),
-            ExpectedRewardOut: Read(o.GetProperty("expected_reward_out")),
-            Epsilon: Read(o.GetProperty("epsilon")),
-            ReachedEpsilon: o.GetProperty("reached_epsilon").GetBoolean(),
-            Evaluation: o.GetProperty("evaluation").GetString()!,
-            OutputSampleCost: Read(o.GetProperty("output_sample_cost")),
-            CCov: Read(o.GetProperty("C_cov")),
-            CCond: o.GetProperty("C_cond").ValueKind == JsonValueKind.Null ? null : o.GetProperty("C_cond").GetDouble(),
-            WallSeconds: Read(o.GetProperty("wall_seconds")),
-            Diagnostics: diagnostics);
+            new RunIdentity(o.GetProperty("instance").GetString()!, o.GetProperty("algorithm").GetString()!,
+                o.GetProperty("seed").GetUInt64(), Read(o.GetProperty("epsilon"))),
+            o.GetProperty("status").GetString()!,
+            new ProblemValues(Read(o.GetProperty("beta")), o.GetProperty("d").GetInt32(), Read(o.GetProperty("J_opt")),
+                Read(o.GetProperty("J_ref")), Read(o.GetProperty("C_cov")),
+                o.GetProperty("C_cond").ValueKind == JsonValueKind.Null ? null : o.GetProperty("C_cond").GetDouble()),
+            new RunCosts(o.GetProperty("T_data").GetInt64(), o.GetProperty("T_comp").GetInt64(), o.GetProperty("T_tokens").GetInt64()),
+            new RunEvaluation(EvaluationKinds.Parse(o.GetProperty("evaluation").GetString()!), Read(o.GetProperty("J_out")),
+                Read(o.GetProperty("suboptimality")),
+                ci.ValueKind == JsonValueKind.Array ? ci[0].GetDouble() : null,
+                ci.ValueKind == JsonValueKind.Array ? ci[1].GetDouble() : null,
+                Read(o.GetProperty("suboptimality_target")), Read(o.GetProperty("expected_reward_out")),
+                o.GetProperty("reached_epsilon").GetBoolean(), Read(o.GetProperty("output_sample_cost"))),
+            Read(o.GetProperty("wall_seconds")),
+            diagnostics);
     }
 
     private static void Number(Utf8JsonWriter w, string name, double value)

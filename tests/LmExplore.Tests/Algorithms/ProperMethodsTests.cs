@@ -163,7 +163,7 @@ public class ProperMethodsTests
         foreach (var (loss, rounds, tolerance) in new[] { ("regression", 300, 0.05), ("bt", 1000, 0.3) })
         {
             var env = new EnumerableEnvironment(instance, new Meter(), new Rng(1));
-            var algo = AlgorithmCatalog.Create("onlinedpo", new Dictionary<string, string> { ["loss"] = loss, ["rounds"] = rounds.ToString() });
+            var algo = AlgorithmRegistry.Create("onlinedpo", new Dictionary<string, string> { ["loss"] = loss, ["rounds"] = rounds.ToString() });
             var output = algo.Run(env, new Rng(2), null, CancellationToken.None);
             var theta = ((SoftmaxOutputPolicy)output.Policy).Theta.ToArray();
             double error = TensorPrimitives.Distance(theta, instance.Theta);
@@ -194,7 +194,7 @@ public class ProperMethodsTests
         var env = new CountingEnvironment(new EnumerableEnvironment(instance, meter, new Rng(1)));
         var parameters = new Dictionary<string, string> { ["epsilon"] = "0.02" };
         if (algoParam.Length > 0) parameters[algoParam.Split('=')[0]] = algoParam.Split('=')[1];
-        var output = AlgorithmCatalog.Create(algorithm, parameters).Run(env, new Rng(2), null, CancellationToken.None);
+        var output = AlgorithmRegistry.Create(algorithm, parameters).Run(env, new Rng(2), null, CancellationToken.None);
         Assert.True(meter.TComp > 0);
         Assert.Equal(env.Samples + env.Enumerated, meter.TComp);
         Assert.Equal(env.Queries, meter.TData);
@@ -222,7 +222,7 @@ public class ProperMethodsTests
         if (algoParam.Length > 0) algoParams[algoParam.Split('=')[0]] = algoParam.Split('=')[1];
         var request = new LmExplore.Runs.RunRequest("dnf", new Dictionary<string, string> { ["n"] = "8" }, algorithm, algoParams, 1, BudgetData: 300);
         var outcome = LmExplore.Experiments.Runner.Execute(request);
-        Assert.Equal("exact", outcome.Result.Evaluation);
+        Assert.Equal(LmExplore.Evaluation.EvaluationKind.Exact, outcome.Result.Evaluation);
         const int draws = 3000;
         using var text = new StringWriter();
         LmExplore.Experiments.Runner.WriteOutputSamples(outcome, draws, request.Seed, text);
@@ -230,7 +230,7 @@ public class ProperMethodsTests
         foreach (var line in text.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries))
         {
             using var doc = System.Text.Json.JsonDocument.Parse(line);
-            double r = outcome.Instance!.Prompts[doc.RootElement.GetProperty("prompt").GetInt32()].Rewards[doc.RootElement.GetProperty("response").GetInt32()];
+            double r = ((LmExplore.Runs.EnumerableProblem)outcome.Problem).Instance.Prompts[doc.RootElement.GetProperty("prompt").GetInt32()].Rewards[doc.RootElement.GetProperty("response").GetInt32()];
             sum += r;
             sumSquares += r * r;
         }
@@ -302,5 +302,5 @@ public class ProperMethodsTests
     [InlineData("xpo", "alpha", "-1")]
     [InlineData("optimaldesign", "pairs", "0")]
     public void BadAlgoParams_AreInputErrors(string algorithm, string key, string value) =>
-        Assert.Throws<LmExplore.Runs.InputException>(() => AlgorithmCatalog.Create(algorithm, new Dictionary<string, string> { [key] = value }));
+        Assert.Throws<LmExplore.Runs.InputException>(() => AlgorithmRegistry.Create(algorithm, new Dictionary<string, string> { [key] = value }));
 }

@@ -56,7 +56,7 @@ internal static class CliHarness
     {
         inspect?.Invoke(request);
         progress?.Report(1.0);
-        return new RunResult(request.Instance, request.Algorithm, request.Seed, 0.1, 4, status,
+        return TestResults.Flat(request.Instance, request.Algorithm, request.Seed, 0.1, 4, status,
             TData: 10, TComp: 100, TTokens: 0, JOpt: 0.5, JRef: 0.1, JOut: 0.45, Suboptimality: 0.05,
             SuboptimalityCiLow: null, SuboptimalityCiHigh: null, SuboptimalityTarget: 0.04, ExpectedRewardOut: 0.6, Epsilon: 0.01,
             ReachedEpsilon: false, Evaluation: "exact", OutputSampleCost: 12.5, CCov: 100, CCond: null, WallSeconds: 0.25,

@@ -20,7 +20,7 @@ public class OutputEvaluatorTests
         var reference = IndependentEvaluator.Evaluate(instance);
         double jOut = IndependentEvaluator.Value(instance, law.Sampler.LogProbs);
         double jTarget = IndependentEvaluator.Value(instance, law.Target.LogProbs);
-        Assert.Equal("exact", e.Method);
+        Assert.Equal(LmExplore.Evaluation.EvaluationKind.Exact, e.Method);
         Assert.Null(e.CiLow);
         Assert.Null(e.CiHigh);
         Assert.Equal(jOut, e.JOut, 9);
@@ -43,9 +43,9 @@ public class OutputEvaluatorTests
     [Fact]
     public void RunResultJson_RoundTripsTheHeadlineFields()
     {
-        var exact = new RunResult("needle", "spanner", 3, 0.1, 4, "ok", 10, 100, 0, 0.5, 0.1, 0.45, 0.05,
+        var exact = TestResults.Flat("needle", "spanner", 3, 0.1, 4, "ok", 10, 100, 0, 0.5, 0.1, 0.45, 0.05,
             null, null, 0.04, 0.6, 0.01, false, "exact", 12.5, 100, null, 0.25, new Dictionary<string, double>());
-        var monteCarlo = exact with { SuboptimalityCiLow = 0.03, SuboptimalityCiHigh = 0.07, Evaluation = "monte_carlo", ReachedEpsilon = true };
+        var monteCarlo = exact with { Output = exact.Output with { CiLow = 0.03, CiHigh = 0.07, Kind = LmExplore.Evaluation.EvaluationKind.MonteCarlo, ReachedEpsilon = true } };
         foreach (var r in new[] { exact, monteCarlo })
         {
             string json = RunResultJson.Serialize(r);

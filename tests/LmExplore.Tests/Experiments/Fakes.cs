@@ -48,7 +48,7 @@ internal static class Fakes
             ok = tComp >= compNeed && tData >= dataNeed;
         }
         double sub = ok ? 1e-3 : 0.3;
-        return new RunResult("needle(fake)", r.Algorithm, r.Seed, 0.1, 4, ok ? "ok" : "budget_exhausted", tData, tComp, 0,
+        return TestResults.Flat("needle(fake)", r.Algorithm, r.Seed, 0.1, 4, ok ? "ok" : "budget_exhausted", tData, tComp, 0,
             1.0, 0.2, 1.0 - sub, sub, null, null, sub, 0.9, 0.01, ok, "exact", 2.5, ccov, null, 0.001 * rng.NextDouble(),
             new Dictionary<string, double> { ["jitter"] = jitter });
     }
@@ -65,7 +65,7 @@ internal static class Fakes
             "spanner" => Math.Min(0.97, tData / 300.0),
             _ => Math.Min(0.97, tData / 150.0),
         };
-        return new RunResult(r.Instance, r.Algorithm, r.Seed, 0.05, 128, "ok", tData, tData * 10, 0, double.NaN, double.NaN, double.NaN, double.NaN,
+        return TestResults.Flat(r.Instance, r.Algorithm, r.Seed, 0.05, 128, "ok", tData, tData * 10, 0, double.NaN, double.NaN, double.NaN, double.NaN,
             null, null, double.NaN, pass, 0.01, false, "monte_carlo", 1, double.NaN, null, 0.001 * rng.NextDouble(),
             new Dictionary<string, double> { ["pass_rate"] = pass, ["pass_rate_ci_low"] = pass * 0.9, ["pass_rate_ci_high"] = Math.Min(1, pass * 1.1), ["ref_pass_rate"] = 0.04, ["eval_samples"] = 150 });
     }
@@ -96,7 +96,7 @@ internal static class Fakes
             ok = tComp >= compNeed && tData >= dataNeed;
         }
         double sub = ok ? 1e-3 : 0.3;
-        return new RunResult("chain(fake)", r.Algorithm, r.Seed, 0.2, 2, ok ? "ok" : "budget_exhausted", tData, tComp, tTokens,
+        return TestResults.Flat("chain(fake)", r.Algorithm, r.Seed, 0.2, 2, ok ? "ok" : "budget_exhausted", tData, tComp, tTokens,
             1.0, 0.2, 1.0 - sub, sub, null, null, sub, 0.9, 0.01, ok, "exact", 2.5, ccov, 2.75, 0.001 * rng.NextDouble(),
             new Dictionary<string, double> { ["jitter"] = jitter });
     }

@@ -10,7 +10,7 @@ public class TextEnvironmentTests
     {
         var task = LettersTask.Create(1);
         store = new TextResponses(task, task.BuiltinModel!(), new HashedNGramFeatures(), 0.05, 8);
-        return new TextEnvironment(store, meter, task.BuiltinChecker!());
+        return new TextEnvironment(store, meter, task.BuiltinChecker!(), TextEnvironment.Training);
     }
 
     [Fact]

@@ -67,7 +67,7 @@ public class VerifierFaultTests : IDisposable
     public void AWorkingVerifier_IsCountedExactly(string mode)
     {
         var (command, counter) = Verifier(mode);
-        var result = TextRunner.Run(Request(command));
+        var result = Runner.Run(Request(command));
         Assert.Equal("ok", result.Status);
         Assert.Equal(20, result.TData);
         Assert.Equal(Answered(counter), result.TData);
@@ -78,7 +78,7 @@ public class VerifierFaultTests : IDisposable
     public void ACrashIsRetriedOnARestartedVerifier_AndCountedOnce()
     {
         var (command, counter) = Verifier("crash-once");
-        var result = TextRunner.Run(Request(command));
+        var result = Runner.Run(Request(command));
         Assert.Equal(20, result.TData);
         Assert.Equal(Answered(counter), result.TData);
         Assert.Equal(1, result.Diagnostics["verifier_restarts"]);
@@ -88,7 +88,7 @@ public class VerifierFaultTests : IDisposable
     public void AVerifierThatKeepsCrashing_StopsTheRun()
     {
         var (command, counter) = Verifier("crash");
-        var e = Assert.Throws<InputException>(() => TextRunner.Run(Request(command)));
+        var e = Assert.Throws<InputException>(() => Runner.Run(Request(command)));
         Assert.Contains("crashed 3 time(s)", e.Message);
         Assert.Contains("exit code 3", e.Message);
         Assert.Contains("T_data = 4", e.Message);
@@ -100,7 +100,7 @@ public class VerifierFaultTests : IDisposable
     {
         var (command, counter) = Verifier("hang");
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        var e = Assert.Throws<InputException>(() => TextRunner.Run(Request(command, timeout: "3")));
+        var e = Assert.Throws<InputException>(() => Runner.Run(Request(command, timeout: "3")));
         Assert.True(clock.Elapsed.TotalSeconds < 20);
         Assert.Contains("did not answer within 3 s", e.Message);
         Assert.Contains("T_data = 4", e.Message);
@@ -111,7 +111,7 @@ public class VerifierFaultTests : IDisposable
     public void Garbage_StopsTheRun_QuotingTheReply()
     {
         var (command, counter) = Verifier("garbage");
-        var e = Assert.Throws<InputException>(() => TextRunner.Run(Request(command)));
+        var e = Assert.Throws<InputException>(() => Runner.Run(Request(command)));
         Assert.Contains("'oops, not json'", e.Message);
         Assert.Contains("T_data = 4", e.Message);
         Assert.Equal(4, Answered(counter));
@@ -120,7 +120,7 @@ public class VerifierFaultTests : IDisposable
     [Fact]
     public void ACommandThatDoesNotExist_IsAClearError()
     {
-        var e = Assert.Throws<InputException>(() => TextRunner.Run(Request("/nonexistent/verifier-binary")));
+        var e = Assert.Throws<InputException>(() => Runner.Run(Request("/nonexistent/verifier-binary")));
         Assert.Contains("crashed", e.Message);
         Assert.Contains("exit code 127", e.Message);
     }

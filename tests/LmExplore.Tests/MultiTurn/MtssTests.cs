@@ -19,7 +19,7 @@ public class MtssTests
     {
         var r = Runner.Run(Request(new Dictionary<string, string> { ["horizon"] = "4" }));
         Assert.Equal("ok", r.Status);
-        Assert.Equal("exact", r.Evaluation);
+        Assert.Equal(LmExplore.Evaluation.EvaluationKind.Exact, r.Evaluation);
         Assert.True(r.ReachedEpsilon, $"suboptimality {r.Suboptimality}");
         Assert.True(r.Suboptimality >= -1e-9);
         Assert.True(r.TTokens > 0 && r.TData > 0);
@@ -45,7 +45,7 @@ public class MtssTests
         var p = new Dictionary<string, string> { ["vocab"] = "4", ["horizon"] = "40", ["states"] = "4" };
         var outcome = Runner.Execute(Request(p, new Dictionary<string, string> { ["next-token-distributions"] = "true" }, budgetTokens: 400_000));
         var r = outcome.Result;
-        Assert.Equal("exact", r.Evaluation);
+        Assert.Equal(LmExplore.Evaluation.EvaluationKind.Exact, r.Evaluation);
         Assert.Null(r.SuboptimalityCiLow);
         Assert.True(r.TTokens <= 400_000);
         Assert.True(r.Suboptimality >= -1e-9 && r.JOut < r.JOpt + 1e-9);
@@ -53,7 +53,7 @@ public class MtssTests
         var writer = new StringWriter();
         const int n = 4000;
         long calls = Runner.WriteOutputSamples(outcome, n, 7, writer);
-        var inst = outcome.Token!.Instance;
+        var inst = ((LmExplore.Runs.AutoregressiveProblem)outcome.Problem).Instance;
         var rewards = new List<double>();
         foreach (var line in writer.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries))
         {
@@ -78,7 +78,7 @@ public class MtssTests
         var writer = new StringWriter();
         const int n = 3000;
         long calls = Runner.WriteOutputSamples(outcome, n, 3, writer);
-        var inst = outcome.Token!.Instance;
+        var inst = ((LmExplore.Runs.AutoregressiveProblem)outcome.Problem).Instance;
         var rewards = writer.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(line =>
         {
             using var doc = JsonDocument.Parse(line);

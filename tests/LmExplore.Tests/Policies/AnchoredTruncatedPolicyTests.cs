@@ -219,7 +219,7 @@ public class AnchoredTruncatedPolicyTests
         Assert.InRange(monteCarlo.SampleCost / exact.SampleCost, 0.8, 1.25);
         // The headline's Monte Carlo interval is reported, and J agrees.
         var evaluation = new EnumerableOutputEvaluator(instance).Evaluate(new FixedLaw(monteCarlo), 0.01);
-        Assert.Equal("monte_carlo", evaluation.Method);
+        Assert.Equal(LmExplore.Evaluation.EvaluationKind.MonteCarlo, evaluation.Method);
         Assert.NotNull(evaluation.CiLow);
     }
 

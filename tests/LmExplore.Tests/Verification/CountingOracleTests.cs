@@ -33,7 +33,7 @@ public class CountingOracleTests
         var env = new CountingEnvironment(new EnumerableEnvironment(instance, meter, new Rng(1)));
         var parameters = new Dictionary<string, string> { ["epsilon"] = "0.02" };
         if (algoParam.Length > 0) parameters[algoParam.Split('=')[0]] = algoParam.Split('=')[1];
-        var algo = AlgorithmCatalog.Create(algorithm, parameters);
+        var algo = AlgorithmRegistry.Create(algorithm, parameters);
         var output = algo.Run(env, new Rng(2), null, CancellationToken.None);
         Assert.True(env.Samples > 0);
         Assert.Equal(env.Samples + env.Enumerated, meter.TComp);

@@ -42,8 +42,8 @@ public class OutputSamplesAtDefaultsTests
             new Dictionary<string, string>(), 1, BudgetComp: budgetComp);
         var outcome = Runner.Execute(request);
         var result = outcome.Result;
-        Assert.Equal("exact", result.Evaluation);
-        var instance = outcome.Instance!;
+        Assert.Equal(LmExplore.Evaluation.EvaluationKind.Exact, result.Evaluation);
+        var instance = ((LmExplore.Runs.EnumerableProblem)outcome.Problem).Instance;
         Assert.Equal((8, 2000), (instance.Prompts.Count, instance.Prompts[0].ResponseCount));
         int draws = drawCount ?? (int)Math.Clamp(1e7 / result.OutputSampleCost, 100, 20_000);
 
@@ -73,7 +73,7 @@ public class OutputSamplesAtDefaultsTests
             $"{what}: mean reward {mean} vs expected_reward_out {result.ExpectedRewardOut} (SE {se})");
 
         // Needle mass under the law, averaged over ρ: Σ_x ρ(x) Σ_{y needle} P(y|x).
-        var law = outcome.Policy!.Law(instance).Sampler;
+        var law = outcome.Policy.Sequence!.Law(instance).Sampler;
         double mass = 0, weight = 0;
         for (int x = 0; x < instance.Prompts.Count; x++)
         {

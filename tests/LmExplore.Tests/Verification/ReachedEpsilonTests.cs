@@ -36,7 +36,7 @@ public class ReachedEpsilonTests
                 (ulong)(i + 1), budgetComp, budgetData);
             var r = Runner.Run(request);
             Assert.Equal(epsilon, r.Epsilon);
-            Assert.Equal("exact", r.Evaluation);
+            Assert.Equal(LmExplore.Evaluation.EvaluationKind.Exact, r.Evaluation);
             string what = $"run {i}: {algorithm}, C_cov {ccov}, ε {epsilon:G3}, suboptimality {r.Suboptimality:G3}";
             if (r.Suboptimality > epsilon) Assert.False(r.ReachedEpsilon, what);
             Assert.Equal(r.Suboptimality <= epsilon, r.ReachedEpsilon);          // exact: the headline decides alone
@@ -67,7 +67,7 @@ public class ReachedEpsilonTests
         var evaluator = new EnumerableOutputEvaluator(instance);
         // More responses than the exact limit (here 50): the Monte Carlo path; a large limit gives the exact value.
         var exact = evaluator.Evaluate(policy(1, 100_000), 0.01);
-        Assert.Equal("exact", exact.Method);
+        Assert.Equal(LmExplore.Evaluation.EvaluationKind.Exact, exact.Method);
         Assert.Null(exact.CiLow);
         Assert.True(exact.Suboptimality > 0.001, $"the test needs a visible suboptimality, got {exact.Suboptimality}");
         int covered = 0;
@@ -75,7 +75,7 @@ public class ReachedEpsilonTests
         for (ulong seed = 1; seed <= 20; seed++)
         {
             var mc = evaluator.Evaluate(policy(seed, 50), 0.01);
-            Assert.Equal("monte_carlo", mc.Method);
+            Assert.Equal(LmExplore.Evaluation.EvaluationKind.MonteCarlo, mc.Method);
             double low = mc.CiLow!.Value, high = mc.CiHigh!.Value;
             Assert.True(low <= mc.Suboptimality && mc.Suboptimality <= high);
             if (low <= exact.Suboptimality && exact.Suboptimality <= high) covered++;

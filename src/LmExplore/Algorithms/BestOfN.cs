@@ -1,11 +1,10 @@
 using LmExplore.Runs;
-using LmExplore.Algorithms;
 using LmExplore.Instances;
 using LmExplore.Numerics;
 using LmExplore.Oracles;
 using LmExplore.Policies;
 
-namespace LmExplore.Text;
+namespace LmExplore.Algorithms;
 
 /// <summary>
 /// Best-of-N with the verifier, the RLVR baseline: for every prompt of the task's list, draw N responses from π_ref,
