@@ -198,21 +198,23 @@ internal static class CliSupport
         }
     }
 
-    /// <summary>Parses repeated <c>k=v</c> tokens into a dictionary; a malformed or repeated key is bad input.</summary>
+    /// <summary>
+    /// Parses repeated <c>k=v</c> tokens into a dictionary. Each token is one pair, split at its first '=': the key is
+    /// trimmed, the value kept verbatim — spaces and further '=' included, so that
+    /// <c>--param eval-verifier="python3 check.py --x=1"</c> arrives whole. An empty key or value, or a key set twice,
+    /// is bad input naming the flag. Reading the values (numbers, names) is <see cref="LmExplore.Runs.OptionReader"/>'s.
+    /// </summary>
     public static IReadOnlyDictionary<string, string> ParseKeyValues(IEnumerable<string>? tokens, string optionName)
     {
         var result = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var token in tokens ?? [])
         {
-            foreach (var part in token.Split(' ', StringSplitOptions.RemoveEmptyEntries))
-            {
-                int eq = part.IndexOf('=');
-                if (eq <= 0 || eq == part.Length - 1)
-                    throw new InputException($"{optionName} expects key=value, got '{part}'");
-                var key = part[..eq];
-                if (!result.TryAdd(key, part[(eq + 1)..]))
-                    throw new InputException($"{optionName} sets '{key}' twice");
-            }
+            int eq = token.IndexOf('=');
+            var key = eq < 0 ? "" : token[..eq].Trim();
+            if (key.Length == 0 || eq == token.Length - 1)
+                throw new InputException($"{optionName} expects key=value, got '{token}'");
+            if (!result.TryAdd(key, token[(eq + 1)..]))
+                throw new InputException($"{optionName} sets '{key}' twice");
         }
         return result;
     }
@@ -256,21 +258,9 @@ internal static class CliSupport
     /// </summary>
     internal static CountParse ParseCount(string text, out long value)
     {
+        // The integer rule of every --param and --algo-param value, so a budget reads like any other count.
         value = 0;
-        var m = System.Text.RegularExpressions.Regex.Match(text, @"^([0-9]+)(?:\.([0-9]*))?(?:[eE]([+-]?[0-9]{1,6}))?$");
-        if (!m.Success) return CountParse.NotACount;
-        string digits = (m.Groups[1].Value + m.Groups[2].Value).TrimStart('0');
-        int exponent = (m.Groups[3].Success ? int.Parse(m.Groups[3].Value, CultureInfo.InvariantCulture) : 0) - m.Groups[2].Value.Length;
-        if (digits.Length == 0) return CountParse.Ok; // zero, however written
-        if (exponent < 0)
-        {
-            // A negative exponent is fine only when it removes trailing zeros (2.50e1 = 25).
-            if (-exponent > digits.Length || digits[^(-exponent)..].Any(c => c != '0')) return CountParse.NotACount;
-            digits = digits[..^(-exponent)];
-            exponent = 0;
-        }
-        if (digits.Length + exponent > 19) return CountParse.TooLarge;
-        var n = System.Numerics.BigInteger.Parse(digits, CultureInfo.InvariantCulture) * System.Numerics.BigInteger.Pow(10, exponent);
+        if (LmExplore.Runs.OptionReader.ExactInteger(text) is not { } n || n < 0) return CountParse.NotACount;
         if (n > long.MaxValue) return CountParse.TooLarge;
         value = (long)n;
         return CountParse.Ok;

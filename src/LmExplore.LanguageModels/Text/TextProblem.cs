@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using LmExplore.Algorithms;
@@ -60,43 +59,43 @@ public sealed class TextProblem : Problem
     /// <summary>Opens the task, model, feature map and verifiers a request names (one-line <see cref="InputException"/> on bad input).</summary>
     public static TextProblem Open(RunRequest request)
     {
-        var p = request.InstanceParams;
-        foreach (var key in p.Keys)
-            if (!Keys.Contains(key) && key != "seed")
-                throw new InputException($"unknown text-task parameter '{key}' (known: {string.Join(", ", Keys)})");
-        double beta = Real(p, "beta", DefaultBeta, 1e-4, 1e3);
-        double threshold = Real(p, "pass-threshold", 1, -1e9, 1e9);
-        int maxTokens = (int)Real(p, "max-tokens", DefaultMaxTokens, 1, 4096);
-        int evalSamples = (int)Real(p, "eval-samples", DefaultEvalSamples, 0, 1e7);
-        int dim = (int)Real(p, "dim", HashedNGramFeatures.DefaultDimension, 1, 1 << 20);
-        int hashN = (int)Real(p, "hash-n", HashedNGramFeatures.DefaultN, 1, 5);
-        var timeout = TimeSpan.FromSeconds(Real(p, "verifier-timeout", CommandVerifier.DefaultTimeout.TotalSeconds, 0.001, 3600));
-        int retries = (int)Real(p, "verifier-retries", CommandVerifier.DefaultRetries, 0, 100);
+        // One binder, one number rule for every option; "seed" is accepted (a sweep may vary it) and has no effect here.
+        var p = new OptionReader("text task", "text-task parameter", request.InstanceParams, known: [.. Keys, "seed"]);
+        double beta = p.Real("beta", DefaultBeta, 1e-4, 1e3);
+        double threshold = p.Real("pass-threshold", 1, -1e9, 1e9);
+        int maxTokens = p.Integer("max-tokens", DefaultMaxTokens, 1, 4096);
+        int evalSamples = p.Integer("eval-samples", DefaultEvalSamples, 0, 10_000_000);
+        int dim = p.Integer("dim", HashedNGramFeatures.DefaultDimension, 1, 1 << 20);
+        int hashN = p.Integer("hash-n", HashedNGramFeatures.DefaultN, 1, 5);
+        var timeout = TimeSpan.FromSeconds(p.Real("verifier-timeout", CommandVerifier.DefaultTimeout.TotalSeconds, 0.001, 3600));
+        int retries = p.Integer("verifier-retries", CommandVerifier.DefaultRetries, 0, 100);
+        string rewardKind = p.Choice("reward", "fraction", "fraction", "binary");
+        string featureKind = p.Choice("features", "hashed", "hashed", "embeddings", "command");
+        string? featureCommand = p.Text("feature-command");
+        string? command = p.Text("verifier");
+        string? evalCommand = p.Text("eval-verifier");
+        string? modelSpec = p.Text("model");
+        p.Has("seed");
+        p.RejectUnknown();
+        if (featureKind != "command" && featureCommand is not null) throw new InputException("feature-command needs --param features=command");
 
-        string rewardKind = p.GetValueOrDefault("reward") ?? "fraction";
-        if (rewardKind is not ("fraction" or "binary")) throw new InputException($"text-task parameter reward={rewardKind}: expected fraction or binary");
         var task = TextTask.Resolve(request.Instance[Prefix.Length..], threshold, rewardKind == "binary");
-        string? command = p.GetValueOrDefault("verifier");
         if (command is null && task.BuiltinChecker is null)
             throw new InputException($"task '{task.Name}' has no built-in checker: give --verifier \"COMMAND\"");
 
         var owned = new List<IDisposable>();
         try
         {
-            var model = LoadModel(p.GetValueOrDefault("model"), task);
+            var model = LoadModel(modelSpec, task);
             owned.Add(model);
-            string featureKind = p.GetValueOrDefault("features") ?? "hashed";
             ITextFeatures features = featureKind switch
             {
                 "hashed" => new HashedNGramFeatures(dim, hashN),
                 "embeddings" => model is GgufModel g ? new EmbeddingFeatures(g) : throw new InputException("features=embeddings needs a GGUF model (--model file.gguf)"),
-                "command" => new CommandFeatures(p.GetValueOrDefault("feature-command") ?? throw new InputException("features=command needs --param feature-command=\"COMMAND\""),
+                _ => new CommandFeatures(featureCommand ?? throw new InputException("features=command needs --param feature-command=\"COMMAND\""),
                     dim, timeout, retries),
-                _ => throw new InputException($"unknown features '{featureKind}' (known: hashed, embeddings, command)"),
             };
             if (features is IDisposable process) owned.Add(process);
-            if (featureKind != "command" && p.ContainsKey("feature-command")) throw new InputException("feature-command needs --param features=command");
-            string? evalCommand = p.GetValueOrDefault("eval-verifier");
             var verifier = command is null ? task.BuiltinChecker!() : new CommandVerifier(command, timeout, retries);
             owned.Add(verifier);
             var evalVerifier = evalCommand is not null ? new CommandVerifier(evalCommand, timeout, retries)
@@ -241,13 +240,5 @@ public sealed class TextProblem : Problem
         double centre = (ph + z2 / (2 * n)) / (1 + z2 / n);
         double half = z * Math.Sqrt(ph * (1 - ph) / n + z2 / (4.0 * n * n)) / (1 + z2 / n);
         return (Math.Max(0, centre - half), Math.Min(1, centre + half));
-    }
-
-    private static double Real(IReadOnlyDictionary<string, string> p, string key, double fallback, double min, double max)
-    {
-        if (!p.TryGetValue(key, out var s)) return fallback;
-        if (!double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out double v) || !double.IsFinite(v) || v < min || v > max)
-            throw new InputException($"text-task parameter {key}={s}: expected a number in [{min.ToString(CultureInfo.InvariantCulture)}, {max.ToString(CultureInfo.InvariantCulture)}]");
-        return v;
     }
 }

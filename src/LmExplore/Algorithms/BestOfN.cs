@@ -25,9 +25,9 @@ public sealed class BestOfN : IAlgorithm
     /// <summary>Reads and validates the algo-params (<c>n</c>, and ε, δ, R_max for the record).</summary>
     public BestOfN(IReadOnlyDictionary<string, string>? algoParams = null)
     {
-        var p = new AlgorithmParameters(AlgorithmName, algoParams);
+        var p = OptionReader.ForAlgorithm(AlgorithmName, algoParams);
         Target = LearningTarget.Read(p);
-        _n = p.Integer("n", 1, 1_000_000);
+        _n = p.IntegerOrNull("n", 1, 1_000_000);
         p.RejectUnknown();
     }
 

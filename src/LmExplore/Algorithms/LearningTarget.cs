@@ -1,3 +1,5 @@
+using LmExplore.Runs;
+
 namespace LmExplore.Algorithms;
 
 /// <summary>
@@ -27,10 +29,10 @@ public sealed record LearningTarget(double Epsilon, double Delta, double RMax)
     public const double SampleSizeConstant = 1.0 / 50;
 
     /// <summary>Reads ε, δ, R_max from the parameters.</summary>
-    public static LearningTarget Read(AlgorithmParameters p) => new(
-        p.Real("epsilon", 0, double.PositiveInfinity, minExclusive: true, maxExclusive: true) ?? DefaultEpsilon,
-        p.Real("delta", 0, 1, minExclusive: true, maxExclusive: true) ?? DefaultDelta,
-        p.Real("rmax", 0, 1e6, minExclusive: true) ?? DefaultRMax);
+    public static LearningTarget Read(OptionReader p) => new(
+        p.Real("epsilon", DefaultEpsilon, 0, double.PositiveInfinity, minExclusive: true, maxExclusive: true),
+        p.Real("delta", DefaultDelta, 0, 1, minExclusive: true, maxExclusive: true),
+        p.Real("rmax", DefaultRMax, 0, 1e6, minExclusive: true));
 
     /// <summary>The default pilot miss probability η = ε/(2·R_max) of every output and exploration sampler
     /// (<see cref="Policies.EnvelopeSampler.ForCoverage"/>): a missed rare response costs at most ≈ 2·R_max, so the

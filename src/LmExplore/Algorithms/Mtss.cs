@@ -1,6 +1,7 @@
 using LmExplore.Numerics;
 using LmExplore.Oracles;
 using LmExplore.Policies;
+using LmExplore.Runs;
 
 namespace LmExplore.Algorithms;
 
@@ -64,20 +65,20 @@ public sealed class Mtss : ITokenAlgorithm
     /// <summary>Reads and validates the algo-params.</summary>
     public Mtss(IReadOnlyDictionary<string, string>? algoParams = null)
     {
-        var p = new AlgorithmParameters(AlgorithmName, algoParams);
+        var p = OptionReader.ForAlgorithm(AlgorithmName, algoParams);
         Target = LearningTarget.Read(p);
-        _coverageHint = p.Real("coverage-hint", 1, 1e6);
-        _nu = p.Real("nu", 0, 1e6, minExclusive: true);
-        _lambda = p.Real("lambda", 0, 1e6, minExclusive: true);
-        _spannerPrompts = p.Integer("spanner-prompts", 0, int.MaxValue);
-        _candidatePairs = p.Integer("candidate-pairs", 1, (long)1e9);
-        _explorationRounds = p.Integer("exploration-rounds", 0, int.MaxValue);
-        _rejectionCoverage = p.Real("rejection-coverage", 1, 1e6);
-        _pilotMiss = p.Real("pilot-miss", 0, 0.5, minExclusive: true);
-        _coverageSlack = p.Real("coverage-slack", 1, 1e6);
-        _spannerShare = p.Real("spanner-share", 0, 1, minExclusive: true, maxExclusive: true);
-        _anytime = p.Boolean("anytime") ?? true;
-        UsesDistributions = p.Boolean("next-token-distributions") ?? false;
+        _coverageHint = p.RealOrNull("coverage-hint", 1, 1e6);
+        _nu = p.RealOrNull("nu", 0, 1e6, minExclusive: true);
+        _lambda = p.RealOrNull("lambda", 0, 1e6, minExclusive: true);
+        _spannerPrompts = p.IntegerOrNull("spanner-prompts", 0, int.MaxValue);
+        _candidatePairs = p.IntegerOrNull("candidate-pairs", 1, (long)1e9);
+        _explorationRounds = p.IntegerOrNull("exploration-rounds", 0, int.MaxValue);
+        _rejectionCoverage = p.RealOrNull("rejection-coverage", 1, 1e6);
+        _pilotMiss = p.RealOrNull("pilot-miss", 0, 0.5, minExclusive: true);
+        _coverageSlack = p.RealOrNull("coverage-slack", 1, 1e6);
+        _spannerShare = p.RealOrNull("spanner-share", 0, 1, minExclusive: true, maxExclusive: true);
+        _anytime = p.Boolean("anytime", true);
+        UsesDistributions = p.Boolean("next-token-distributions", false);
         _learnedRollIn = p.Choice("roll-in", "ref", "ref", "learned") == "learned";
         p.RejectUnknown();
     }

@@ -2,6 +2,7 @@ using System.Numerics.Tensors;
 using LmExplore.Numerics;
 using LmExplore.Oracles;
 using LmExplore.Policies;
+using LmExplore.Runs;
 
 namespace LmExplore.Algorithms;
 
@@ -41,15 +42,15 @@ public sealed class OnlineDpo : IAlgorithm
     /// newton-steps, coverage-slack, pilot-miss</c>).</summary>
     public OnlineDpo(IReadOnlyDictionary<string, string>? algoParams = null)
     {
-        var p = new AlgorithmParameters(AlgorithmName, algoParams);
+        var p = OptionReader.ForAlgorithm(AlgorithmName, algoParams);
         Target = LearningTarget.Read(p);
-        _rounds = p.Integer("rounds", 1, int.MaxValue);
+        _rounds = p.IntegerOrNull("rounds", 1, int.MaxValue);
         _bradleyTerry = PairLoss.ReadKind(p);
-        _temperature = p.Real("temperature", 0, 1e6, minExclusive: true) ?? 1.0;
-        _lambda = p.Real("lambda", 0, 1e6, minExclusive: true) ?? SpannerSampling.DefaultLambda;
-        _newtonSteps = (int)(p.Integer("newton-steps", 1, 100) ?? DefaultNewtonSteps);
-        _coverageSlack = p.Real("coverage-slack", 1, 1e6) ?? SpannerSampling.DefaultCoverageSlack;
-        _pilotMiss = p.Real("pilot-miss", 0, 0.5, minExclusive: true);
+        _temperature = p.Real("temperature", 1.0, 0, 1e6, minExclusive: true);
+        _lambda = p.Real("lambda", SpannerSampling.DefaultLambda, 0, 1e6, minExclusive: true);
+        _newtonSteps = p.Integer("newton-steps", DefaultNewtonSteps, 1, 100);
+        _coverageSlack = p.Real("coverage-slack", SpannerSampling.DefaultCoverageSlack, 1, 1e6);
+        _pilotMiss = p.RealOrNull("pilot-miss", 0, 0.5, minExclusive: true);
         p.RejectUnknown();
     }
 
@@ -200,7 +201,7 @@ internal sealed class PairData(int dimension)
 internal static class PairLoss
 {
     /// <summary>Reads <c>loss=regression|bt</c>; true for Bradley–Terry.</summary>
-    public static bool ReadKind(AlgorithmParameters p) => p.Choice("loss", "regression", "regression", "bt") == "bt";
+    public static bool ReadKind(OptionReader p) => p.Choice("loss", "regression", "regression", "bt") == "bt";
 
     public static double Sigmoid(double z) => z >= 0 ? 1 / (1 + Math.Exp(-z)) : Math.Exp(z) / (1 + Math.Exp(z));
 

@@ -2,6 +2,7 @@ using System.Numerics.Tensors;
 using LmExplore.Numerics;
 using LmExplore.Oracles;
 using LmExplore.Policies;
+using LmExplore.Runs;
 
 namespace LmExplore.Algorithms;
 
@@ -41,14 +42,14 @@ public sealed class OptimalDesign : IAlgorithm
     /// lambda, coverage-slack, pilot-miss</c>).</summary>
     public OptimalDesign(IReadOnlyDictionary<string, string>? algoParams = null)
     {
-        var p = new AlgorithmParameters(AlgorithmName, algoParams);
+        var p = OptionReader.ForAlgorithm(AlgorithmName, algoParams);
         Target = LearningTarget.Read(p);
-        _pairs = p.Integer("pairs", 1, int.MaxValue);
-        _pairsPerPrompt = p.Integer("pairs-per-prompt", 1, int.MaxValue);
-        _designIterations = (int)(p.Integer("design-iterations", 1, 1_000_000) ?? DefaultDesignIterations);
-        _lambda = p.Real("lambda", 0, 1e6, minExclusive: true) ?? SpannerSampling.DefaultLambda;
-        _coverageSlack = p.Real("coverage-slack", 1, 1e6) ?? SpannerSampling.DefaultCoverageSlack;
-        _pilotMiss = p.Real("pilot-miss", 0, 0.5, minExclusive: true);
+        _pairs = p.IntegerOrNull("pairs", 1, int.MaxValue);
+        _pairsPerPrompt = p.IntegerOrNull("pairs-per-prompt", 1, int.MaxValue);
+        _designIterations = p.Integer("design-iterations", DefaultDesignIterations, 1, 1_000_000);
+        _lambda = p.Real("lambda", SpannerSampling.DefaultLambda, 0, 1e6, minExclusive: true);
+        _coverageSlack = p.Real("coverage-slack", SpannerSampling.DefaultCoverageSlack, 1, 1e6);
+        _pilotMiss = p.RealOrNull("pilot-miss", 0, 0.5, minExclusive: true);
         p.RejectUnknown();
     }
 

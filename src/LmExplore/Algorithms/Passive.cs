@@ -1,6 +1,7 @@
 using LmExplore.Numerics;
 using LmExplore.Oracles;
 using LmExplore.Policies;
+using LmExplore.Runs;
 
 namespace LmExplore.Algorithms;
 
@@ -24,12 +25,12 @@ public sealed class Passive : IAlgorithm
     /// <summary>Reads and validates the algo-params (<c>epsilon, delta, rmax, pairs, lambda, coverage-slack, pilot-miss</c>).</summary>
     public Passive(IReadOnlyDictionary<string, string>? algoParams = null)
     {
-        var p = new AlgorithmParameters(AlgorithmName, algoParams);
+        var p = OptionReader.ForAlgorithm(AlgorithmName, algoParams);
         Target = LearningTarget.Read(p);
-        _pairs = p.Integer("pairs", 0, int.MaxValue);
-        _lambda = p.Real("lambda", 0, 1e6, minExclusive: true) ?? SpannerSampling.DefaultLambda;
-        _coverageSlack = p.Real("coverage-slack", 1, 1e6) ?? SpannerSampling.DefaultCoverageSlack;
-        _pilotMiss = p.Real("pilot-miss", 0, 0.5, minExclusive: true);
+        _pairs = p.IntegerOrNull("pairs", 0, int.MaxValue);
+        _lambda = p.Real("lambda", SpannerSampling.DefaultLambda, 0, 1e6, minExclusive: true);
+        _coverageSlack = p.Real("coverage-slack", SpannerSampling.DefaultCoverageSlack, 1, 1e6);
+        _pilotMiss = p.RealOrNull("pilot-miss", 0, 0.5, minExclusive: true);
         p.RejectUnknown();
     }
 

@@ -2,6 +2,7 @@ using System.Numerics.Tensors;
 using LmExplore.Numerics;
 using LmExplore.Oracles;
 using LmExplore.Policies;
+using LmExplore.Runs;
 
 namespace LmExplore.Algorithms;
 
@@ -53,17 +54,17 @@ public sealed class Xpo : IAlgorithm
     /// normalizer-samples, steps, coverage-slack, pilot-miss</c>).</summary>
     public Xpo(IReadOnlyDictionary<string, string>? algoParams = null)
     {
-        var p = new AlgorithmParameters(AlgorithmName, algoParams);
+        var p = OptionReader.ForAlgorithm(AlgorithmName, algoParams);
         Target = LearningTarget.Read(p);
-        _rounds = p.Integer("rounds", 1, int.MaxValue);
-        _alpha = p.Real("alpha", 0, 1e6) ?? DefaultAlpha;
+        _rounds = p.IntegerOrNull("rounds", 1, int.MaxValue);
+        _alpha = p.Real("alpha", DefaultAlpha, 0, 1e6);
         _bradleyTerry = PairLoss.ReadKind(p);
-        _temperature = p.Real("temperature", 0, 1e6, minExclusive: true) ?? 1.0;
-        _lambda = p.Real("lambda", 0, 1e6, minExclusive: true) ?? SpannerSampling.DefaultLambda;
-        _normalizerSamples = (int)(p.Integer("normalizer-samples", 0, 10_000) ?? DefaultNormalizerSamples);
-        _steps = (int)(p.Integer("steps", 1, 10_000) ?? DefaultSteps);
-        _coverageSlack = p.Real("coverage-slack", 1, 1e6) ?? SpannerSampling.DefaultCoverageSlack;
-        _pilotMiss = p.Real("pilot-miss", 0, 0.5, minExclusive: true);
+        _temperature = p.Real("temperature", 1.0, 0, 1e6, minExclusive: true);
+        _lambda = p.Real("lambda", SpannerSampling.DefaultLambda, 0, 1e6, minExclusive: true);
+        _normalizerSamples = p.Integer("normalizer-samples", DefaultNormalizerSamples, 0, 10_000);
+        _steps = p.Integer("steps", DefaultSteps, 1, 10_000);
+        _coverageSlack = p.Real("coverage-slack", SpannerSampling.DefaultCoverageSlack, 1, 1e6);
+        _pilotMiss = p.RealOrNull("pilot-miss", 0, 0.5, minExclusive: true);
         p.RejectUnknown();
     }
 

@@ -20,7 +20,7 @@ public static class ChainFamily
     /// <summary>Generates the instance from (parameters, seed); <c>seed=</c> in the parameters overrides <paramref name="seed"/>.</summary>
     public static AutoregressiveInstance Create(IReadOnlyDictionary<string, string> parameters, ulong seed)
     {
-        var p = new FamilyParameters("chain", parameters, Known);
+        var p = FamilyParameters.Open("chain", parameters, Known);
         int vocab = p.Integer("vocab", 3, 1, 1_000_000);
         int horizon = p.Integer("horizon", 8, 1, 1_000_000);
         int states = p.Integer("states", 3, 1, 1_000_000);
@@ -31,7 +31,7 @@ public static class ChainFamily
         double zipf = p.Real("zipf", 1.0, 0, 100);
         int promptCount = p.Integer("prompts", 1, 1, 1_000_000);
         var noise = p.Noise();
-        seed = p.Seed(seed);
+        seed = p.Seed("seed", seed);
         if ((double)states * vocab * d > 2.5e8)
             throw new InputException($"chain: states × vocab × d = {(double)states * vocab * d:G3} numbers is too large (max 2.5e8)");
         // Token features have norm ≤ psi and ‖θ‖ = B: a sequence reward is at most horizon·psi·B.

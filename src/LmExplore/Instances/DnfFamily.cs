@@ -41,7 +41,7 @@ public static class DnfFamily
     /// <summary>Generates the instance from (parameters, seed); <c>seed=</c> in the parameters overrides <paramref name="seed"/>.</summary>
     public static EnumerableInstance Create(IReadOnlyDictionary<string, string> parameters, ulong seed)
     {
-        var p = new FamilyParameters("dnf", parameters, Known);
+        var p = FamilyParameters.Open("dnf", parameters, Known);
         int n = p.Integer("n", 10, 1, MaxVariables);
         int k = p.Integer("k", Math.Min(3, n), 1, n);
         int m = p.Integer("m", Math.Min(2 * n, MaxTerms), 1, MaxTerms);
@@ -49,7 +49,7 @@ public static class DnfFamily
         double ccov = p.Real("ccov", 6, 1, double.PositiveInfinity, minExclusive: true);
         double beta = p.Real("beta", 1, 0, double.PositiveInfinity, minExclusive: true);
         var noise = p.Noise();
-        seed = p.Seed(seed);
+        seed = p.Seed("seed", seed);
         if (noise.Kind == NoiseKind.Bernoulli)
             throw new InputException("dnf: noise=bernoulli needs rewards in [0,1], but 'count' rewards reach c·m");
 

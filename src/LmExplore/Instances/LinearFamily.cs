@@ -20,7 +20,7 @@ public static class LinearFamily
     /// <summary>Generates the instance from (parameters, seed); <c>seed=</c> in the parameters overrides <paramref name="seed"/>.</summary>
     public static EnumerableInstance Create(IReadOnlyDictionary<string, string> parameters, ulong seed)
     {
-        var p = new FamilyParameters("linear", parameters, Known);
+        var p = FamilyParameters.Open("linear", parameters, Known);
         int promptCount = p.Integer("prompts", 4, 1, 1_000_000);
         int n = p.Integer("responses", 200, 1, int.MaxValue);
         int d = p.Integer("d", 8, 1, 100_000);
@@ -28,7 +28,7 @@ public static class LinearFamily
         double b = p.Real("B", 1.0, 0, InstanceLimits.MaxMagnitude);
         double beta = p.Beta(0.1);
         var noise = p.Noise();
-        seed = p.Seed(seed);
+        seed = p.Seed("seed", seed);
         if ((long)n * d > Array.MaxLength)
             throw new InputException($"linear: responses × d = {(long)n * d} features per prompt is too large (max {Array.MaxLength})");
         if ((double)promptCount * n * d > MaxTotalFeatures)

@@ -30,7 +30,7 @@ public static class NeedleFamily
     /// <summary>Generates the instance from (parameters, seed); <c>seed=</c> in the parameters overrides <paramref name="seed"/>.</summary>
     public static EnumerableInstance Create(IReadOnlyDictionary<string, string> parameters, ulong seed)
     {
-        var p = new FamilyParameters("needle", parameters, Known);
+        var p = FamilyParameters.Open("needle", parameters, Known);
         if (p.Has("ccov") && p.Has("q"))
             throw new InputException("needle: give either 'ccov' or 'q', not both");
         double r = p.Real("R", 1.0, 0, double.PositiveInfinity, minExclusive: true);
@@ -41,7 +41,7 @@ public static class NeedleFamily
         var noise = p.Noise();
         double zipf = p.Real("zipf", 1.0, 0, 100);
         double distractor = p.Real("distractor", 0.5, 0, 1);
-        seed = p.Seed(seed);
+        seed = p.Seed("seed", seed);
 
         if ((long)n * d > Array.MaxLength)
             throw new InputException($"needle: responses × d = {(long)n * d} features per prompt is too large (max {Array.MaxLength})");

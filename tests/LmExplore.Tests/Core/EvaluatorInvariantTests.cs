@@ -152,7 +152,7 @@ public class EvaluatorInvariantTests
     {
         var outcome = CliHarness.Invoke("instance", "inspect", family, "--param", param, "--json");
         outcome.AssertBadInput($"{family} {param}");
-        Assert.Contains(param.Split('=')[0] is "beta" ? "'beta' must be in [0.0001, 1000]" : param.Split('=')[0], outcome.Stderr);
+        Assert.Contains(param.Split('=')[0] is "beta" ? "'beta' must be a finite number in [0.0001, 1000]" : param.Split('=')[0], outcome.Stderr);
     }
 
     [Fact]

@@ -68,8 +68,8 @@ public sealed class ChainFamilyTests
     }
 
     [Theory]
-    [InlineData("horizon=0", "'horizon' must be in [1")]
-    [InlineData("vocab=x", "'vocab' must be an integer")]
+    [InlineData("horizon=0", "'horizon' must be an integer in [1, 1000000], got '0'")]
+    [InlineData("vocab=x", "'vocab' must be an integer in [1, 1000000], got 'x'")]
     [InlineData("noise=bernoulli", "needs every sequence reward in [0,1]")]
     [InlineData("responses=5", "chain: unknown parameter 'responses'")]
     public void BadParameters(string kv, string expected)
