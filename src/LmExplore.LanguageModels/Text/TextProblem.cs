@@ -80,14 +80,14 @@ public sealed class TextProblem : Problem
         if (featureKind != "command" && featureCommand is not null) throw new InputException("feature-command needs --param features=command");
 
         var task = TextTask.Resolve(request.Instance[Prefix.Length..], threshold, rewardKind == "binary");
-        if (command is null && task.BuiltinChecker is null)
-            throw new InputException($"task '{task.Name}' has no built-in checker: give --verifier \"COMMAND\"");
 
         var owned = new List<IDisposable>();
         try
         {
             var model = LoadModel(modelSpec, task);
             owned.Add(model);
+            if (command is null && task.BuiltinChecker is null)
+                throw new InputException($"task '{task.Name}' has no built-in checker: give --verifier \"COMMAND\"");
             ITextFeatures features = featureKind switch
             {
                 "hashed" => new HashedNGramFeatures(dim, hashN),

@@ -155,17 +155,26 @@ public sealed class JsonLineProcess : IDisposable
             bool crashed = false;
             try
             {
-                process.StandardInput.WriteLine(request);
-                process.StandardInput.Flush();
+                // The request is written while the reply is awaited, both under the timeout: a process that does not read
+                // its input cannot block the run on a full pipe, and one that exits after printing its reply (a broken
+                // pipe on our side) is judged by what it printed.
+                var clock = Stopwatch.StartNew();
+                var limit = fresh ? _timeout + StartupGrace : _timeout;
+                var write = WriteAsync(process, request);
                 var read = process.StandardOutput.ReadLineAsync();
-                if (!read.Wait(fresh ? _timeout + StartupGrace : _timeout))
+                if (!read.Wait(limit))
                 {
                     Kill();
-                    throw new VerifierException($"{_role} did not answer within {_timeout.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture)} s " +
+                    throw new VerifierException($"{_role} did not answer within {clock.Elapsed.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture)} s " +
                         $"(after {Answered} answered calls; it was stopped): {Command}");
                 }
                 reply = read.Result;
                 crashed = reply is null;
+                if (!crashed && !write.Wait(limit - clock.Elapsed > TimeSpan.Zero ? limit - clock.Elapsed : TimeSpan.Zero))
+                {
+                    Kill();
+                    throw new VerifierException($"{_role} answered before reading its whole request and stopped reading (after {Answered} answered calls; it was stopped): {Command}");
+                }
             }
             catch (Exception e) when (e is IOException or AggregateException or InvalidOperationException)
             {
@@ -192,6 +201,17 @@ public sealed class JsonLineProcess : IDisposable
             Answered++;
             return v;
         }
+    }
+
+    /// <summary>Writes one request line; a broken pipe is not an error here (the reply, or its absence, decides).</summary>
+    private static async Task WriteAsync(Process process, string request)
+    {
+        try
+        {
+            await process.StandardInput.WriteLineAsync(request).ConfigureAwait(false);
+            await process.StandardInput.FlushAsync().ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is IOException or ObjectDisposedException or InvalidOperationException) { }
     }
 
     private static string Shorten(string s)

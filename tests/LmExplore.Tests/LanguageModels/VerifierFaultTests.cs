@@ -102,7 +102,7 @@ public class VerifierFaultTests : IDisposable
         var clock = System.Diagnostics.Stopwatch.StartNew();
         var e = Assert.Throws<InputException>(() => Runner.Run(Request(command, timeout: "3")));
         Assert.True(clock.Elapsed.TotalSeconds < 20);
-        Assert.Contains("did not answer within 3 s", e.Message);
+        Assert.Matches(@"did not answer within [3-9](\.\d+)? s", e.Message); // the time actually waited, startup grace included
         Assert.Contains("T_data = 4", e.Message);
         Assert.Equal(4, Answered(counter));
     }
