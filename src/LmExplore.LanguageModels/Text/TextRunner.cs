@@ -68,7 +68,7 @@ public static class TextRunner
         ITextFeatures features = featureKind switch
         {
             "hashed" => new HashedNGramFeatures(dim, hashN),
-            "embeddings" => model is GgufModel g ? new EmbeddingFeatures(g) : throw new InputException("features=embeddings needs a GGUF model (--model file.gguf)"),
+            "embeddings" => new EmbeddingFeatures(model.RequireEmbedder("features=embeddings")),
             "command" => new CommandFeatures(p.GetValueOrDefault("feature-command") ?? throw new InputException("features=command needs --param feature-command=\"COMMAND\""),
                 dim, timeout, retries),
             _ => throw new InputException($"unknown features '{featureKind}' (known: hashed, embeddings, command)"),
@@ -190,8 +190,7 @@ public static class TextRunner
     {
         if (path is null)
             return task.BuiltinModel?.Invoke() ?? throw new InputException($"task '{task.Name}' has no built-in model: give --model FILE (.gguf or an n-gram model from 'lm train')");
-        if (path.EndsWith(".gguf", StringComparison.OrdinalIgnoreCase)) return GgufModel.Load(path);
-        return NGramModel.Load(path);
+        return ModelCatalog.Open(path);
     }
 
     /// <summary>The 95 % Wilson score interval of k successes in n trials (NaN for n = 0).</summary>
