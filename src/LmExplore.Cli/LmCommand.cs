@@ -119,7 +119,7 @@ internal static class LmCommand
 
     private static Command Sample()
     {
-        var model = new Option<string>("--model") { HelpName = "model.gguf|ngram.json", Description = "The model: a GGUF file or an n-gram model.", Required = true };
+        var model = new Option<string>("--model") { HelpName = "model.gguf|ngram.json", Description = "The model: a GGUF file, an n-gram model, or KIND:… of a registered model kind.", Required = true };
         var prompt = new Option<string>("--prompt") { HelpName = "text", Description = "The prompt.", Required = true };
         var count = new Option<int>("--n") { Description = "Number of samples.", DefaultValueFactory = _ => 5 };
         var maxTokens = new Option<int>("--max-tokens") { Description = "Token limit per sample.", DefaultValueFactory = _ => TextProblem.DefaultMaxTokens };
@@ -131,19 +131,37 @@ internal static class LmCommand
             if (n < 1) throw new InputException("--n must be at least 1");
             if (limit < 1 || limit > 4096) throw new InputException("--max-tokens must be in 1..4096");
             string path = parse.GetValue(model)!;
-            using ILanguageModel m = path.EndsWith(".gguf", StringComparison.OrdinalIgnoreCase) ? GgufModel.Load(path) : NGramModel.Load(path);
+            using var m = ModelCatalog.Open(path);
             var tokens = m.Encode(parse.GetValue(prompt)!);
             var rng = new Rng(parse.GetValue(seed));
-            for (int i = 0; i < n; i++)
+            // Drawn in batches (a batch of k equals k single draws), printed as each batch completes.
+            var batch = new SampledSequence[Math.Min(n, 64)];
+            for (int done = 0; done < n; done += batch.Length)
             {
-                var s = SequenceSampler.Sample(m, tokens, limit, rng);
-                CliSupport.Out.WriteLine(System.Text.Json.JsonSerializer.Serialize(new Dictionary<string, object>
-                {
-                    ["response"] = m.Decode(s.Tokens), ["tokens"] = s.Tokens, ["ended"] = s.Ended, ["logprob"] = s.LogProb,
-                }));
+                var part = batch.AsSpan(0, Math.Min(batch.Length, n - done));
+                m.Sample(tokens, limit, rng, part);
+                foreach (var s in part) CliSupport.Out.WriteLine(SampleLine(s));
             }
             return ExitCodes.Ok;
         }));
         return command;
+    }
+
+    /// <summary>One line of <c>lm sample</c>: {"response", "tokens", "ended", "logprob"}, escaped as System.Text.Json's default encoder does.</summary>
+    private static string SampleLine(SampledSequence s)
+    {
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>();
+        using (var w = new System.Text.Json.Utf8JsonWriter(buffer))
+        {
+            w.WriteStartObject();
+            w.WriteString("response", s.Text);
+            w.WriteStartArray("tokens");
+            foreach (int t in s.Tokens) w.WriteNumberValue(t);
+            w.WriteEndArray();
+            w.WriteBoolean("ended", s.Ended);
+            w.WriteNumber("logprob", s.LogProb);
+            w.WriteEndObject();
+        }
+        return Encoding.UTF8.GetString(buffer.WrittenSpan);
     }
 }

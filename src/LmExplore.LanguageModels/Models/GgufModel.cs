@@ -8,13 +8,14 @@ namespace LmExplore.LanguageModels;
 
 /// <summary>
 /// A GGUF model run in-process by llama.cpp through LLamaSharp (CPU backend). Next-token distributions come from the
-/// model's logits, normalised here in double (log-softmax) — the sampling itself is <see cref="SequenceSampler"/>'s,
-/// with the project's <see cref="Numerics.Rng"/>, so a seed fixes every sample. The KV cache is reused across calls
+/// model's logits, normalised here in double (log-softmax) — the sampling itself is <see cref="AutoregressiveLanguageModel"/>'s,
+/// with the project's <see cref="Numerics.Rng"/>, so a seed fixes every sample. It also offers embeddings
+/// (<see cref="ITextEmbedder"/>: mean-pooled, from a second context). The KV cache is reused across calls
 /// whose contexts share a prefix (sampling a sequence token by token costs one 1-token decode per token). Contexts
 /// start with the model's BOS. Native logging is silenced; the last native error line is kept and quoted when a
 /// load fails. Not thread-safe: one instance per run.
 /// </summary>
-public sealed class GgufModel : ILanguageModel
+public sealed class GgufModel : AutoregressiveLanguageModel, ITextEmbedder
 {
     /// <summary>Context window requested from llama.cpp (tokens).</summary>
     public const uint DefaultContextSize = 512;
@@ -54,13 +55,16 @@ public sealed class GgufModel : ILanguageModel
     /// <summary>The file.</summary>
     public string Path { get; }
     /// <inheritdoc />
-    public string Kind => "gguf";
+    public override string Kind => "gguf";
     /// <inheritdoc />
-    public int VocabSize { get; }
+    public override int VocabSize { get; }
     /// <inheritdoc />
-    public int Eos { get; }
+    public override int Eos { get; }
     /// <summary>Embedding dimension of the model.</summary>
     public int EmbeddingSize => _weights.EmbeddingSize;
+    /// <inheritdoc />
+    public override ITextEmbedder? Embedder => this;
+    int ITextEmbedder.Dimension => EmbeddingSize;
     /// <summary>Context window (tokens).</summary>
     public int ContextSize => (int)_context.ContextSize;
 
@@ -99,14 +103,14 @@ public sealed class GgufModel : ILanguageModel
     }
 
     /// <inheritdoc />
-    public int[] Encode(string text)
+    public override int[] Encode(string text)
     {
         var tokens = _context.Tokenize(text, addBos: false, special: false);
         return tokens.Select(t => (int)t).ToArray();
     }
 
     /// <inheritdoc />
-    public string Decode(ReadOnlySpan<int> tokens)
+    public override string Decode(ReadOnlySpan<int> tokens)
     {
         var bytes = new List<byte>();
         Span<byte> piece = stackalloc byte[64];
@@ -120,7 +124,7 @@ public sealed class GgufModel : ILanguageModel
     }
 
     /// <inheritdoc />
-    public void NextTokenLogProbs(ReadOnlySpan<int> context, Span<double> logProbs)
+    public override void NextTokenLogProbs(ReadOnlySpan<int> context, Span<double> logProbs)
     {
         if (logProbs.Length != VocabSize) throw new ArgumentException($"need {VocabSize} entries", nameof(logProbs));
         int total = context.Length + 1; // BOS + context
@@ -161,9 +165,11 @@ public sealed class GgufModel : ILanguageModel
         logProbs.CopyTo(_cachedLogProbs);
     }
 
-    /// <summary>The mean-pooled embedding of BOS + <paramref name="text"/>'s tokens (a second context with embeddings on).</summary>
-    public float[] Embed(string text)
+    /// <summary>Writes the mean-pooled embedding of BOS + <paramref name="text"/>'s tokens (a second context with embeddings on)
+    /// into <paramref name="destination"/> (length <see cref="EmbeddingSize"/>).</summary>
+    public void Embed(string text, Span<float> destination)
     {
+        if (destination.Length != EmbeddingSize) throw new ArgumentException($"need {EmbeddingSize} entries", nameof(destination));
         _embeddingContext ??= _weights.CreateContext(new ModelParams(_params.ModelPath)
         {
             ContextSize = _params.ContextSize, GpuLayerCount = 0, Threads = _params.Threads, BatchThreads = _params.BatchThreads,
@@ -178,39 +184,16 @@ public sealed class GgufModel : ILanguageModel
         for (int i = 0; i < tokens.Length; i++) batch.Add((LLamaToken)tokens[i], i + 1, LLamaSeqId.Zero, true);
         var result = handle.Decode(batch);
         if (result != DecodeResult.Ok) throw new InvalidOperationException($"llama.cpp decode failed ({result})");
-        return handle.GetEmbeddingsSeq(LLamaSeqId.Zero).ToArray();
+        var embedding = handle.GetEmbeddingsSeq(LLamaSeqId.Zero);
+        destination.Clear();
+        embedding[..Math.Min(embedding.Length, destination.Length)].CopyTo(destination);
     }
 
     /// <inheritdoc />
-    public void Dispose()
+    public override void Dispose()
     {
         _embeddingContext?.Dispose();
         _context.Dispose();
         _weights.Dispose();
-    }
-}
-
-/// <summary>
-/// Features from a GGUF model's embeddings: φ(x, y) = the mean-pooled embedding of prompt + response, L2-normalised
-/// (‖φ‖ = 1). Realizability is an assumption the data will not meet exactly.
-/// </summary>
-public sealed class EmbeddingFeatures(GgufModel model) : Text.ITextFeatures
-{
-    /// <inheritdoc />
-    public int Dimension => model.EmbeddingSize;
-    /// <inheritdoc />
-    public string Description => $"embeddings(d={Dimension})";
-
-    /// <inheritdoc />
-    public void Compute(string prompt, string response, Span<double> features)
-    {
-        var e = model.Embed(prompt + response);
-        double norm = 0;
-        for (int i = 0; i < features.Length; i++) { features[i] = i < e.Length ? e[i] : 0; norm += features[i] * features[i]; }
-        if (norm > 0)
-        {
-            double s = 1 / Math.Sqrt(norm);
-            for (int i = 0; i < features.Length; i++) features[i] *= s;
-        }
     }
 }

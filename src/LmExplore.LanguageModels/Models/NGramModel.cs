@@ -32,7 +32,7 @@ public enum NGramLevel
 /// its contexts possible. Files: <c>lmexplore.ngram/v1</c> JSON (docs/FORMATS.md) holding the vocabulary and the
 /// highest-order counts; smoothing is recomputed on load, deterministically.
 /// </summary>
-public sealed class NGramModel : ILanguageModel
+public sealed class NGramModel : AutoregressiveLanguageModel
 {
     /// <summary>The file format id.</summary>
     public const string Format = "lmexplore.ngram/v1";
@@ -117,11 +117,11 @@ public sealed class NGramModel : ILanguageModel
     /// <summary>N.</summary>
     public int Order { get; }
     /// <inheritdoc />
-    public string Kind => "ngram";
+    public override string Kind => "ngram";
     /// <inheritdoc />
-    public int VocabSize => _vocab.Length;
+    public override int VocabSize => _vocab.Length;
     /// <inheritdoc />
-    public int Eos => 0;
+    public override int Eos => 0;
     /// <summary>The token strings (index 0 is EOS).</summary>
     public IReadOnlyList<string> Vocabulary => _vocab;
     /// <summary>Discounts D1, D2, D3+ of order k (1..N).</summary>
@@ -174,7 +174,7 @@ public sealed class NGramModel : ILanguageModel
         : line.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries);
 
     /// <inheritdoc />
-    public int[] Encode(string text)
+    public override int[] Encode(string text)
     {
         var parts = Split(text, Level);
         var ids = new int[parts.Length];
@@ -189,7 +189,7 @@ public sealed class NGramModel : ILanguageModel
     private static string Shorten(string s) => s.Length <= 40 ? s : s[..40] + "…";
 
     /// <inheritdoc />
-    public string Decode(ReadOnlySpan<int> tokens)
+    public override string Decode(ReadOnlySpan<int> tokens)
     {
         var sb = new StringBuilder();
         foreach (int t in tokens)
@@ -202,7 +202,7 @@ public sealed class NGramModel : ILanguageModel
     }
 
     /// <inheritdoc />
-    public void NextTokenLogProbs(ReadOnlySpan<int> context, Span<double> logProbs)
+    public override void NextTokenLogProbs(ReadOnlySpan<int> context, Span<double> logProbs)
     {
         if (logProbs.Length != VocabSize) throw new ArgumentException($"need {VocabSize} entries", nameof(logProbs));
         // The history h: the last N−1 tokens, BOS-padded on the left.
@@ -349,7 +349,7 @@ public sealed class NGramModel : ILanguageModel
     }
 
     /// <inheritdoc />
-    public void Dispose() { }
+    public override void Dispose() { }
 
     /// <inheritdoc />
     public override string ToString() => string.Create(CultureInfo.InvariantCulture, $"{Order}-gram {Level.ToString().ToLowerInvariant()} model, {VocabSize} tokens");

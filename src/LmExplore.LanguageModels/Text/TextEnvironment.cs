@@ -159,18 +159,18 @@ public sealed class TextResponses
     /// <summary>Samples a response to prompt <paramref name="prompt"/> and returns its handle.</summary>
     internal Response Draw(int prompt, Rng rng)
     {
-        var s = SequenceSampler.Sample(_model, _promptTokens[prompt], MaxTokens, rng);
+        var s = _model.SampleOne(_promptTokens[prompt], MaxTokens, rng);
         TokensGenerated += s.Tokens.Length + (s.Ended ? 1 : 0);
+        // Keyed by tokens and end, not by text: distinct token sequences may decode to the same text (byte pieces).
         _key.Clear().Append(prompt).Append(s.Ended ? '|' : '~');
         foreach (int t in s.Tokens) _key.Append(t).Append(',');
         string key = _key.ToString();
         if (!_byKey.TryGetValue(key, out int index))
         {
             index = _entries.Count;
-            string text = _model.Decode(s.Tokens);
             var phi = new double[Features.Dimension];
-            Features.Compute(Task.Prompts[prompt].Text, text, phi);
-            _entries.Add(new Entry(prompt, s.Tokens, s.Ended, s.LogProb, text, phi));
+            Features.Compute(Task.Prompts[prompt].Text, s.Text, phi);
+            _entries.Add(new Entry(prompt, s.Tokens, s.Ended, s.LogProb, s.Text, phi));
             _byKey[key] = index;
         }
         return new Response(prompt, index, Issuer, _entries[index].LogProb);

@@ -142,3 +142,30 @@ public sealed class CommandFeatures : ITextFeatures, IDisposable
     /// <inheritdoc />
     public void Dispose() => _process.Dispose();
 }
+
+/// <summary>
+/// Features from any model that offers embeddings (<see cref="LanguageModels.ITextEmbedder"/>, e.g. an in-process GGUF model):
+/// φ(x, y) = the embedding of prompt + response, L2-normalised (‖φ‖ = 1). Realizability is an assumption the data will
+/// not meet exactly.
+/// </summary>
+public sealed class EmbeddingFeatures(LanguageModels.ITextEmbedder embedder) : ITextFeatures
+{
+    /// <inheritdoc />
+    public int Dimension => embedder.Dimension;
+    /// <inheritdoc />
+    public string Description => $"embeddings(d={Dimension})";
+
+    /// <inheritdoc />
+    public void Compute(string prompt, string response, Span<double> features)
+    {
+        var e = new float[embedder.Dimension];
+        embedder.Embed(prompt + response, e);
+        double norm = 0;
+        for (int i = 0; i < features.Length; i++) { features[i] = i < e.Length ? e[i] : 0; norm += features[i] * features[i]; }
+        if (norm > 0)
+        {
+            double s = 1 / Math.Sqrt(norm);
+            for (int i = 0; i < features.Length; i++) features[i] *= s;
+        }
+    }
+}

@@ -91,7 +91,7 @@ public sealed class TextProblem : Problem
             ITextFeatures features = featureKind switch
             {
                 "hashed" => new HashedNGramFeatures(dim, hashN),
-                "embeddings" => model is GgufModel g ? new EmbeddingFeatures(g) : throw new InputException("features=embeddings needs a GGUF model (--model file.gguf)"),
+                "embeddings" => new EmbeddingFeatures(model.RequireEmbedder("features=embeddings")),
                 _ => new CommandFeatures(featureCommand ?? throw new InputException("features=command needs --param feature-command=\"COMMAND\""),
                     dim, timeout, retries),
             };
@@ -110,13 +110,12 @@ public sealed class TextProblem : Problem
         }
     }
 
-    /// <summary>Opens a model: a <c>.gguf</c> file through LLamaSharp, any other file as an n-gram model, none: the task's built-in one.</summary>
+    /// <summary>Opens a model through <see cref="ModelCatalog.Open"/>; none given: the task's built-in one.</summary>
     public static ILanguageModel LoadModel(string? path, TextTask task)
     {
         if (path is null)
             return task.BuiltinModel?.Invoke() ?? throw new InputException($"task '{task.Name}' has no built-in model: give --model FILE (.gguf or an n-gram model from 'lm train')");
-        if (path.EndsWith(".gguf", StringComparison.OrdinalIgnoreCase)) return GgufModel.Load(path);
-        return NGramModel.Load(path);
+        return ModelCatalog.Open(path);
     }
 
     /// <inheritdoc />
@@ -130,8 +129,10 @@ public sealed class TextProblem : Problem
 
     /// <inheritdoc />
     public override ITokenLearnerEnvironment TokenEnvironment(Meter meter, Rng noise, bool distributions, string algorithm) =>
-        throw new InputException($"{Name}: {algorithm} learns through the token oracle, and text tasks have no token-level environment yet " +
-            "(token-level runs: the chain family and lmexplore.autoregressive/v1 files)");
+        throw new InputException(_model.NextTokens is null
+            ? $"{Name}: {algorithm} learns through the token oracle, which needs next-token distributions; the model (kind '{_model.Kind}') only samples whole responses"
+            : $"{Name}: {algorithm} learns through the token oracle, and text tasks have no token-level environment yet " +
+              "(token-level runs: the chain family and lmexplore.autoregressive/v1 files)");
 
     /// <inheritdoc />
     public override ProblemEvaluation Evaluate(LearnedPolicy learned, LearningTarget target, Rng rng, CancellationToken cancellationToken)

@@ -159,13 +159,14 @@ public static class LettersTask
     /// </summary>
     public static double ExactReferencePassRate(TextTask task, LanguageModels.ILanguageModel model, int maxTokens)
     {
+        var distributions = model.RequireNextTokens("the exact pass rate of π_ref");
         double total = 0;
-        var lp = new double[model.VocabSize];
+        var lp = new double[distributions.VocabSize];
         foreach (var prompt in task.Prompts)
         {
             string allowedText = prompt.Text[..Math.Max(0, prompt.Text.IndexOf('>'))];
-            var allowed = Enumerable.Range(0, model.VocabSize)
-                .Where(t => t != model.Eos && model.Decode([t]) is { Length: > 0 } s && s.All(allowedText.Contains)).ToArray();
+            var allowed = Enumerable.Range(0, distributions.VocabSize)
+                .Where(t => t != distributions.Eos && model.Decode([t]) is { Length: > 0 } s && s.All(allowedText.Contains)).ToArray();
             double pass = 0;
             var frontier = new List<(List<int> Context, double LogMass)> { (model.Encode(prompt.Text).ToList(), 0) };
             for (int h = 0; h < maxTokens && frontier.Count > 0; h++)
@@ -173,8 +174,8 @@ public static class LettersTask
                 var next = new List<(List<int>, double)>();
                 foreach (var (context, logMass) in frontier)
                 {
-                    model.NextTokenLogProbs(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(context), lp);
-                    if (h > 0) pass += Math.Exp(logMass + lp[model.Eos]);
+                    distributions.NextTokenLogProbs(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(context), lp);
+                    if (h > 0) pass += Math.Exp(logMass + lp[distributions.Eos]);
                     foreach (int t in allowed)
                     {
                         var extended = new List<int>(context) { t };

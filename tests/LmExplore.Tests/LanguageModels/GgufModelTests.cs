@@ -3,6 +3,7 @@ using System.Diagnostics;
 using LmExplore.Experiments;
 using LmExplore.LanguageModels;
 using LmExplore.Numerics;
+using LmExplore.Text;
 
 namespace LmExplore.Tests.LanguageModels;
 
@@ -58,7 +59,7 @@ public class GgufModelTests : IClassFixture<GgufModelTests.TinyModelFile>
         const int n = 20000;
         for (int i = 0; i < n; i++)
         {
-            var s = SequenceSampler.Sample(m, prompt, 1, rng); // a real model call per draw (the KV cache serves the prompt)
+            var s = m.SampleOne(prompt, 1, rng); // a real model call per draw (the KV cache serves the prompt)
             counts[s.Tokens.Length == 0 ? m.Eos : s.Tokens[0]]++;
         }
         double p = ChiSquare.PValue(counts, probs);
@@ -89,7 +90,7 @@ public class GgufModelTests : IClassFixture<GgufModelTests.TinyModelFile>
         var rng = new Rng(31);
         for (int i = 0; i < 3000; i++)
         {
-            var s = SequenceSampler.Sample(m, prompt, 2, rng);
+            var s = m.SampleOne(prompt, 2, rng);
             counts[s.Tokens.Length < 2 ? m.Eos : s.Tokens[1]]++;
         }
         double p = ChiSquare.PValue(counts, marginal);
@@ -106,12 +107,12 @@ public class GgufModelTests : IClassFixture<GgufModelTests.TinyModelFile>
         var r2 = new Rng(5);
         for (int i = 0; i < 10; i++)
         {
-            var s = SequenceSampler.Sample(a, prompt, 6, r1);
-            var t = SequenceSampler.Sample(b, prompt, 6, r2);
+            var s = a.SampleOne(prompt, 6, r1);
+            var t = b.SampleOne(prompt, 6, r2);
             Assert.Equal(s.Tokens, t.Tokens);
             Assert.Equal(s.LogProb, t.LogProb);
             // b re-scores the sequence along another cache path (a different prefix was cached last).
-            Assert.Equal(s.LogProb, SequenceSampler.LogProb(b, prompt, s.Tokens, s.Ended), 3);
+            Assert.Equal(s.LogProb, b.Score(prompt, s.Tokens, s.End), 3);
         }
     }
 
@@ -119,7 +120,7 @@ public class GgufModelTests : IClassFixture<GgufModelTests.TinyModelFile>
     public void Embeddings_HaveTheModelsDimension()
     {
         using var m = GgufModel.Load(_path);
-        var f = new EmbeddingFeatures(m);
+        var f = new EmbeddingFeatures(m.Embedder!);
         var phi = new double[f.Dimension];
         f.Compute("ad>", "abc", phi);
         Assert.Equal(1.0, Math.Sqrt(phi.Sum(x => x * x)), 9);

@@ -45,7 +45,7 @@ public class LettersTaskTests
         for (int i = 0; i < n; i++)
         {
             int x = rng.NextInt(prompts.Length);
-            var s = SequenceSampler.Sample(model, prompts[x], maxTokens, rng);
+            var s = model.SampleOne(prompts[x], maxTokens, rng);
             if (LettersTask.Reward(task.Prompts[x].Text, model.Decode(s.Tokens)) >= 1) pass++;
         }
         double estimate = (double)pass / n, se = Math.Sqrt(exact * (1 - exact) / n);

@@ -116,7 +116,7 @@ public class NGramModelTests
         const int n = 20000;
         for (int i = 0; i < n; i++)
         {
-            var s = SequenceSampler.Sample(m, prompt, 1, rng);
+            var s = m.SampleOne(prompt, 1, rng);
             counts[s.Tokens.Length == 0 ? m.Eos : s.Tokens[0]]++;
         }
         Assert.True(ChiSquare.PValue(counts, probs) > 1e-3, "first-token frequencies disagree with the model's probabilities");
@@ -131,10 +131,10 @@ public class NGramModelTests
         var b = new Rng(9);
         for (int i = 0; i < 50; i++)
         {
-            var s = SequenceSampler.Sample(m, prompt, 6, a);
-            var t = SequenceSampler.Sample(m, prompt, 6, b);
+            var s = m.SampleOne(prompt, 6, a);
+            var t = m.SampleOne(prompt, 6, b);
             Assert.Equal(s.Tokens, t.Tokens);
-            Assert.Equal(s.LogProb, SequenceSampler.LogProb(m, prompt, s.Tokens, s.Ended), 12);
+            Assert.Equal(s.LogProb, m.Score(prompt, s.Tokens, s.End), 12);
         }
     }
 }
