@@ -26,7 +26,7 @@ public sealed record FrontierRequest(
     int Parallelism = 0)
 {
     /// <summary>Seeds that must reach ε at a budget for it to count: ⌈(1 − δ)·|seeds|⌉.</summary>
-    public int Required => (int)Math.Ceiling((1 - Delta) * Seeds.Count - 1e-9);
+    public int Required => BudgetToEpsilon.RequiredSuccesses(Delta, Seeds.Count);
 }
 
 /// <summary>One budget of a scan: how many seeds reached ε there and what they spent.</summary>
@@ -107,14 +107,12 @@ public static class FrontierSearch
             return point;
         }
 
-        long? computeToEps = null;
-        foreach (long b in Grid(request.CompFrom, request.CompTo, request.Ratio))
-            if (Measure(tokens ? "tokens" : "comp", b, b, null).Reached >= request.Required) { computeToEps = b; break; }
+        long? Scan(IReadOnlyList<long> grid, Func<long, BudgetPoint> measure) =>
+            BudgetToEpsilon.FirstSuccess(grid.Select(b => measure(b)).Select(p => (p.Reached, p.Runs)), request.Delta) is int k ? grid[k] : null;
 
+        long? computeToEps = Scan(Grid(request.CompFrom, request.CompTo, request.Ratio).ToList(), b => Measure(tokens ? "tokens" : "comp", b, b, null));
         long? scanComp = request.DataScanComp ?? (computeToEps is long c ? checked(2 * c) : null);
-        long? dataToEps = null;
-        foreach (long b in Grid(request.DataFrom, request.DataTo, request.Ratio))
-            if (Measure("data", b, scanComp, b).Reached >= request.Required) { dataToEps = b; break; }
+        long? dataToEps = Scan(Grid(request.DataFrom, request.DataTo, request.Ratio).ToList(), b => Measure("data", b, scanComp, b));
 
         return new FrontierResult(request, epsilon, computeToEps, dataToEps, scanComp, points, clock.Elapsed.TotalSeconds);
     }

@@ -136,14 +136,12 @@ internal static class Analysis
     public static ToEps BudgetToEps(IEnumerable<SweepRecord> group, string budgetSetting, double delta)
     {
         var byBudget = group.GroupBy(r => Setting(r, budgetSetting)).OrderBy(g => g.Key).ToList();
-        foreach (var g in byBudget)
-        {
-            int n = g.Count(), ok = g.Count(Succeeded);
-            if (ok >= (int)Math.Ceiling((1 - delta) * n - 1e-9))
-                return new ToEps(g.Key, g.Key == byBudget[0].Key, Stats.Median(g.Select(r => (double)r.Result.TData)),
-                    Stats.Median(g.Select(r => (double)r.Result.TComp)), ok, n, byBudget.Count > 0 ? byBudget[^1].Key : double.NaN);
-        }
-        return new ToEps(null, false, double.NaN, double.NaN, 0, 0, byBudget.Count > 0 ? byBudget[^1].Key : double.NaN);
+        double largest = byBudget.Count > 0 ? byBudget[^1].Key : double.NaN;
+        if (Frontier.BudgetToEpsilon.FirstSuccess(byBudget.Select(g => (g.Count(Succeeded), g.Count())), delta) is not int k)
+            return new ToEps(null, false, double.NaN, double.NaN, 0, 0, largest);
+        var at = byBudget[k];
+        return new ToEps(at.Key, k == 0, Stats.Median(at.Select(r => (double)r.Result.TData)),
+            Stats.Median(at.Select(r => (double)r.Result.TComp)), at.Count(Succeeded), at.Count(), largest);
     }
 
     /// <summary>A numeric setting of a record, NaN when absent.</summary>

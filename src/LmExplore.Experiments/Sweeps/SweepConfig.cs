@@ -99,7 +99,7 @@ public sealed record SweepConfig(
     double ScanDelta = 0.1)
 {
     /// <summary>Runs of a scan level that must reach ε for the scan to stop there: ⌈(1 − scanDelta)·seeds⌉.</summary>
-    public int ScanRequired => (int)Math.Ceiling((1 - ScanDelta) * Seeds.Count - 1e-9);
+    public int ScanRequired => Frontier.BudgetToEpsilon.RequiredSuccesses(ScanDelta, Seeds.Count);
 
     /// <summary>The format tag.</summary>
     public const string Format = "lmexplore.sweep/v1";
