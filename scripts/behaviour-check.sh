@@ -15,9 +15,11 @@
 #   scripts/behaviour-check.sh findings DIR_A DIR_B        compare two `reproduce` output directories: findings,
 #                                                          CSVs and sweep results, ignoring wall times and manifest
 #
-# A capture takes 1–3 minutes on 2 busy cores (each command is well under a few seconds). Needs python3 (stdlib).
+# A capture is 94 commands, about 70 s of CPU (each a fraction of a second of work plus process start): 3–8
+# minutes of wall time on a shared 2-core machine, depending on its load. Needs python3 (standard library only).
 # Each .out file holds the command, its exit code, its normalised stdout, the normalised sha256 of every file it
 # writes, and its stderr when it failed or when stderr is part of what is checked (error messages, export notes).
+# BEHAVIOUR_TIMEOUT (default 300 s) bounds each command; BEHAVIOUR_KEEP_SCRATCH=1 keeps the scratch directory.
 set -euo pipefail
 
 root="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)"
@@ -37,7 +39,7 @@ die() { echo "behaviour-check: $*" >&2; exit 2; }
 #   html    `report`: the last cell of the table's rows, "wall s median", becomes <wall>.
 #   npz     the archive's member names and the sha256 of each member's bytes, in order: the zip records the time
 #           each member was written, so the archive's own bytes differ between two identical exports.
-#   raw     the bytes as written (GGUF, instance JSON).
+#   raw     the bytes as written (the GGUF file).
 PY_NORMALISE=$(cat <<'PY'
 import hashlib, re, sys, zipfile
 mode, path = sys.argv[1], sys.argv[2]
@@ -144,7 +146,7 @@ capture() {
   scratch="$(mktemp -d "${TMPDIR:-/tmp}/behaviour-check.XXXXXX")"
   # BEHAVIOUR_KEEP_SCRATCH=1 keeps the scratch directory (its inputs and written files) for a closer look.
   if [[ "${BEHAVIOUR_KEEP_SCRATCH:-0}" == 1 ]]; then echo "behaviour-check: scratch directory $scratch" >&2
-  else trap 'rm -rf "$scratch"' EXIT; fi
+  else trap 'rm -rf "$scratch"' EXIT; trap 'exit 130' INT TERM; fi
   local started=$SECONDS
   # Build first (the launcher builds when a source changed), so a build failure stops here, not in command 01.
   "$launcher" --help >/dev/null || die "$launcher does not build or run"
@@ -281,6 +283,39 @@ PY
   echo "captured $n commands in $((SECONDS - started)) s → $outdir" >&2
 }
 
+# A short diff of two .out files: line by line when they have as many lines, and for a JSON line (run --json,
+# frontier --json, lm sample) the fields whose values differ, since a whole result line says little; otherwise
+# the first lines of a unified diff.
+PY_SHORT_DIFF=$(cat <<'PY'
+import difflib, json, sys
+a, b = (open(p, encoding="utf-8", errors="surrogateescape").read().splitlines() for p in sys.argv[1:3])
+def flat(v, pre=""):
+    if isinstance(v, dict):
+        for k, x in v.items(): yield from flat(x, f"{pre}{k}.")
+    else: yield pre.rstrip("."), v
+def as_json(line):
+    try:
+        v = json.loads(line)
+        return dict(flat(v)) if isinstance(v, dict) else None
+    except ValueError: return None
+shown = 0
+if len(a) == len(b):
+    for i, (x, y) in enumerate(zip(a, b)):
+        if x == y or shown >= 20: continue
+        jx, jy = as_json(x), as_json(y)
+        if jx is not None and jy is not None:
+            keys = [k for k in list(jx) + [k for k in jy if k not in jx] if jx.get(k, "<absent>") != jy.get(k, "<absent>")]
+            print(f"    line {i + 1}: " + "; ".join(f"{k}: {jx.get(k, '<absent>')} → {jy.get(k, '<absent>')}" for k in keys[:8])[:400]
+                  + (f" (and {len(keys) - 8} more fields)" if len(keys) > 8 else ""))
+        else:
+            print(f"    line {i + 1}: - {x[:200]}")
+            print(f"    line {i + 1}: + {y[:200]}")
+        shown += 1
+else:
+    for line in list(difflib.unified_diff(a, b, lineterm="", n=1))[2:22]: print("    " + line[:240])
+PY
+)
+
 compare() {
   local a="$1" b="$2" f name same=0 diff_count=0
   [[ -d "$a" && -d "$b" ]] || die "compare needs two capture directories"
@@ -295,7 +330,7 @@ compare() {
       same=$((same + 1))
     else
       echo "differs: $name"
-      diff -u "$a/$name" "$b/$name" | sed -n '3,$p' | head -20 | cut -c1-240 | sed 's/^/    /'
+      python3 -c "$PY_SHORT_DIFF" "$a/$name" "$b/$name"
       diff_count=$((diff_count + 1))
     fi
   done
@@ -312,11 +347,13 @@ rev() {
   git -C "$root" rev-parse --verify --quiet "$revision^{commit}" >/dev/null || die "unknown revision $revision"
   if [[ -z "$out" ]]; then out="$(mktemp -d "${TMPDIR:-/tmp}/behaviour-rev.XXXXXX")"; fi
   mkdir -p "$out"
-  local base; base="$(mktemp -d "${TMPDIR:-/tmp}/behaviour-wt.XXXXXX")"
-  local wt="$base/rev"
-  # A detached worktree of REV, built by its own launcher; removed whatever happens.
+  # A detached worktree of REV, built by its own launcher; removed whatever happens (globals: the trap runs
+  # after this function has returned).
+  rev_base="$(mktemp -d "${TMPDIR:-/tmp}/behaviour-wt.XXXXXX")"
+  local wt="$rev_base/rev"
+  trap 'git -C "$root" worktree remove --force "$rev_base/rev" 2>/dev/null || true; rm -rf "$rev_base"' EXIT
+  trap 'exit 130' INT TERM   # so that Ctrl-C also runs the clean-up
   git -C "$root" worktree add --detach --quiet "$wt" "$revision"
-  trap 'git -C "$root" worktree remove --force "$wt" 2>/dev/null || true; rm -rf "$base"' EXIT
   echo "behaviour-check: capturing $revision ($(git -C "$wt" rev-parse --short HEAD)) → $out/rev" >&2
   (capture "$out/rev" "$wt/lmexplore")
   echo "behaviour-check: capturing the working tree → $out/worktree" >&2
@@ -324,10 +361,11 @@ rev() {
   compare "$out/rev" "$out/worktree"
 }
 
-# findings: what `reproduce` writes that is machine-readable — summary.json (every experiment's findings, with
-# ok/FAIL against its criterion), the CSV behind each figure and table, each experiment's sweep config, manifest
-# and results. Left out: summary.json's wall times and its manifest (commit, .NET, OS, cores, start time,
-# parallelism), the results' wall_seconds, and report.html and the SVGs, which print the manifest and wall times.
+# findings: what `reproduce` writes per experiment besides the report — summary.json (every experiment's findings,
+# with ok/FAIL against its criterion), the CSV behind each figure and table, the figures (SVG, drawn from those
+# CSVs), each experiment's sweep config, manifest and results. Left out: summary.json's wall times and its
+# manifest (commit, .NET, OS, cores, start time, parallelism), the results' wall_seconds, and report.html, which
+# prints that manifest and the wall times. Results lines are compared sorted: a sweep appends them as runs finish.
 PY_FINDINGS=$(cat <<'PY'
 import json, os, re, sys, difflib
 a, b = sys.argv[1], sys.argv[2]
@@ -344,7 +382,7 @@ def files(d):
     for dirpath, _, names in os.walk(d):
         for n in names:
             rel = os.path.relpath(os.path.join(dirpath, n), d)
-            if rel.count(os.sep) >= 1 and (n.endswith(".csv") or n.endswith(".jsonl") or n in ("sweep.json", "manifest.json")):
+            if rel.count(os.sep) >= 1 and n.endswith((".csv", ".svg", ".jsonl")) or n in ("sweep.json", "manifest.json"):
                 found[rel] = os.path.join(dirpath, n)
     return found
 def content(path):
@@ -369,7 +407,7 @@ for rel in sorted(set(fa) | set(fb)):
     elif content(fa[rel]) != content(fb[rel]):
         show(rel, content(fa[rel]), content(fb[rel])); bad += 1
     else: same += 1
-print(f"files: {same} identical (CSVs, sweep configs, manifests, results up to wall time)")
+print(f"files: {same} identical (CSVs, figures, sweep configs, manifests, results up to wall time)")
 if bad:
     print(f"{bad} differ"); sys.exit(1)
 print("identical findings")
