@@ -7,7 +7,7 @@ using LmExplore.Oracles;
 namespace LmExplore.Benchmarks;
 
 /// <summary>
-/// One spanner candidate pair of SpannerSampling's Phase 1 (issue 7: ≥ 20× a vectorized numpy reference, ≤ 14 ns at
+/// One spanner candidate pair of SpannerSampling's Phase 1 (targets: ≥ 20× a vectorized numpy reference, ≤ 14 ns at
 /// d = 4 and ≤ 30 ns at d = 16): two draws y, y' ~ π_ref(·|x) through the metered oracle, the relative feature
 /// v = φ(x,y) − φ(x,y') and the elliptic-norm test ‖v‖²_{Σ⁻¹} &gt; ν². One operation = one pair. Σ holds 4d accepted
 /// pairs (λ = 0.1) and ν² is set so that no pair passes: the scan runs through every candidate, which is Phase 1's

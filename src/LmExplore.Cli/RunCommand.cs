@@ -21,7 +21,7 @@ internal static class RunCommand
         var featureCommand = new Option<string?>("--feature-command") { HelpName = "command", Description = "Features of a text task from this command (JSON lines: {\"prompt\",\"response\"} in, {\"features\": [d numbers]} out; d = --param dim)." };
         var verifier = new Option<string?>("--verifier") { HelpName = "command", Description = "Reward of a text task from this command (JSON lines over stdin/stdout, docs/FORMATS.md; default: the task's built-in checker)." };
         var parameters = CliSupport.KeyValueOption("--param", "Instance family parameter k=v (repeatable), e.g. --param prompts=8 --param ccov=100.");
-        var algo = new Option<string>("--algo") { HelpName = "name", Description = $"Algorithm: {string.Join(", ", AlgorithmRegistry.Names)}. With --task also: bestofn.", Required = true };
+        var algo = new Option<string>("--algo") { HelpName = "name", Description = $"Algorithm: {string.Join(", ", AlgorithmRegistry.Names)}. bestofn runs on text tasks (--task) only.", Required = true };
         var algoParams = CliSupport.KeyValueOption("--algo-param", "Algorithm parameter k=v (repeatable), e.g. --algo-param epsilon=0.01.");
         var seed = CliSupport.SeedOption(required: true, "Run seed (unsigned 64-bit): fixes every random choice of the run.");
         var budgetComp = CliSupport.BudgetOption("--budget-comp", "Sampling-oracle budget T_comp (sequence samples).");

@@ -12,7 +12,7 @@ using LmExplore.Tests.Core;
 namespace LmExplore.Tests.Algorithms;
 
 /// <summary>
-/// Issue 8: the proper methods (onlinedpo, xpo) and the optimal-design reference, and the dnf family. The losses are
+/// The proper methods (onlinedpo, xpo) and the optimal-design reference, and the dnf family. The losses are
 /// checked against finite differences, OnlineDPO against θ*, the meter against a counting oracle, and the collapsed dnf
 /// instance against a brute-force one over all 2ⁿ assignments.
 /// </summary>

@@ -1,7 +1,7 @@
 namespace LmExplore.Tests.Cli;
 
 /// <summary>
-/// Issue 2: every malformed input gets exit code 2 and exactly one line on stderr — from <c>instance inspect</c>
+/// Every malformed input gets exit code 2 and exactly one line on stderr — from <c>instance inspect</c>
 /// and from <c>run</c> (real instance reader and runner). Files are generated in a temp directory.
 /// </summary>
 public class MalformedInputTests

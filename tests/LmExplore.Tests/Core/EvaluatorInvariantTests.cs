@@ -8,7 +8,7 @@ using LmExplore.Tests.Cli;
 namespace LmExplore.Tests.Core;
 
 /// <summary>
-/// Issue 7: every number the exact evaluator reports obeys the inequalities that hold exactly —
+/// Every number the exact evaluator reports obeys the inequalities that hold exactly —
 /// J_ref ≤ J_opt ≤ R_max, J_opt ≥ E_x max_y (r* + β log π_ref), C_cov ≥ average coverage ≥ 1, all finite —
 /// on random extreme instances (β anywhere in [1e-4, 1e3], rewards from 1e-12 to 100, π_ref with masses down to
 /// 1e-300), in the library and through <c>instance inspect --json</c>; plus each reported failure as a regression.

@@ -5,7 +5,7 @@ using LmExplore.Tests.Cli;
 namespace LmExplore.Tests.Verification;
 
 /// <summary>
-/// Issue 2 must-show, kept as a regression: <c>instance inspect --json</c> on a file written here as plain JSON text
+/// <c>instance inspect --json</c> on a file written here as plain JSON text
 /// (not by our exporter) — heavy-tailed π_ref, 20 000 responses per prompt, β = 1e-3, uneven prompt weights,
 /// features of norm up to 1.5, integers and exponent notation — agrees to 1e-8 relative with an independent
 /// computation (System.Random, compensated sums, its own log-sum-exp), on J_opt, J_ref and C_cov.
