@@ -186,7 +186,7 @@ public sealed class TruncatedTokenPolicy : ITokenOutputPolicy
     /// <summary>
     /// Per (h, s): the mixture over anchors a' ~ π_ref(·|s) of the step's law given the anchor — <see cref="EnvelopeLaw"/>
     /// for the envelope sampler (pilot maximum, cap and failure branch included), the exact π̄ with distributions or for
-    /// the target. Truncation decisions use the same quadratic form as <see cref="Step"/>. Cost O(H·S·V²·D²).
+    /// the target. Truncation decisions use <see cref="Step"/>'s quadratic form (<see cref="QuadraticForm"/>). Cost O(H·S·V²·D²).
     /// </summary>
     private TokenLaw ComputeLaw(AutoregressiveInstance inst, bool target)
     {
@@ -228,7 +228,7 @@ public sealed class TruncatedTokenPolicy : ITokenOutputPolicy
                             var fa = features.AsSpan((s * V + a) * D, D);
                             var fb = features.AsSpan((s * V + b) * D, D);
                             System.Numerics.Tensors.TensorPrimitives.Subtract(fa, fb, diff);
-                            truncated[a * V + b] = !(VectorMath.QuadraticForm(sigmaInverse, diff) <= _nuSquared);
+                            truncated[a * V + b] = !(QuadraticForm.Evaluate(sigmaInverse, diff) <= _nuSquared);
                         }
                 Array.Clear(law);
                 double proposals = 0;
@@ -281,7 +281,7 @@ public sealed class TruncatedTokenPolicy : ITokenOutputPolicy
     private double Score(ReadOnlySpan<double> phi, double[] theta, double[]? sigmaInverse)
     {
         System.Numerics.Tensors.TensorPrimitives.Subtract(phi, _anchor, _diff);
-        if (sigmaInverse is not null && !(VectorMath.QuadraticForm(sigmaInverse, _diff) <= _nuSquared)) return 0;
+        if (sigmaInverse is not null && !(QuadraticForm.Evaluate(sigmaInverse, _diff) <= _nuSquared)) return 0;
         return System.Numerics.Tensors.TensorPrimitives.Dot(theta, _diff);
     }
 
