@@ -38,6 +38,7 @@ public readonly record struct TokenSamplerSize(long PilotSamples, long MaxPropos
 /// MTSS's output (and roll-out) policy: per layer h a parameter θ_h ∈ R^D, an optional Σ_h⁻¹ for truncation and a
 /// sampler. At a prefix of length h−1 it draws an anchor a' ~ π_ref, scores
 /// <code>f_h(a) = ⟨θ_h, φ(a) − φ(a')⟩ · 1[‖φ(a) − φ(a')‖²_{Σ_h⁻¹} ≤ ν²]</code>
+/// (<see cref="TruncatedAnchoredScore.Evaluate"/>, the score SpannerSampling's output uses on responses)
 /// and draws a_h from π_ref·exp(f_h/β): with the envelope sampler (<see cref="EnvelopeSampler"/>: pilot of m draws,
 /// at most N proposals, every draw one token call) or — when the oracle offers next-token distributions — exactly from
 /// the one distribution it paid for. Features depend on the prefix only through the model state, so the law of a step
@@ -186,7 +187,8 @@ public sealed class TruncatedTokenPolicy : ITokenOutputPolicy
     /// <summary>
     /// Per (h, s): the mixture over anchors a' ~ π_ref(·|s) of the step's law given the anchor — <see cref="EnvelopeLaw"/>
     /// for the envelope sampler (pilot maximum, cap and failure branch included), the exact π̄ with distributions or for
-    /// the target. Truncation decisions use <see cref="Step"/>'s quadratic form (<see cref="QuadraticForm"/>). Cost O(H·S·V²·D²).
+    /// the target. Every score is <see cref="Step"/>'s (<see cref="TruncatedAnchoredScore.Evaluate"/>, weighed by 1/β as the
+    /// sampler weighs it), so a token on the ν boundary is truncated in the law exactly when it is in the draws. Cost O(H·S·V²·D²).
     /// </summary>
     private TokenLaw ComputeLaw(AutoregressiveInstance inst, bool target)
     {
@@ -201,9 +203,7 @@ public sealed class TruncatedTokenPolicy : ITokenOutputPolicy
         var g = new double[V];
         var inner = new double[V];
         var law = new double[V];
-        var scoreRaw = new double[V];
         var diff = new double[D];
-        var truncated = new bool[V * V];
         var sortKeys = new double[V];
         var order = new int[V];
         bool exactSteps = target || UseDistributions;
@@ -216,32 +216,17 @@ public sealed class TruncatedTokenPolicy : ITokenOutputPolicy
             for (int s = 0; s < S; s++)
             {
                 var logRef = inst.LogRefRow(s);
-                for (int a = 0; a < V; a++)
-                {
-                    refProb[a] = Math.Exp(logRef[a]);
-                    scoreRaw[a] = System.Numerics.Tensors.TensorPrimitives.Dot(theta, features.AsSpan((s * V + a) * D, D));
-                }
-                if (sigmaInverse is not null)
-                    for (int a = 0; a < V; a++)
-                        for (int b = 0; b < V; b++)
-                        {
-                            var fa = features.AsSpan((s * V + a) * D, D);
-                            var fb = features.AsSpan((s * V + b) * D, D);
-                            System.Numerics.Tensors.TensorPrimitives.Subtract(fa, fb, diff);
-                            truncated[a * V + b] = !(QuadraticForm.Evaluate(sigmaInverse, diff) <= _nuSquared);
-                        }
+                for (int a = 0; a < V; a++) refProb[a] = Math.Exp(logRef[a]);
                 Array.Clear(law);
                 double proposals = 0;
                 for (int b = 0; b < V; b++)            // anchor a' = b
                 {
                     double w = refProb[b];
                     if (w == 0) continue;
+                    var anchorFeatures = features.AsSpan((s * V + b) * D, D);
+                    // Step's score, the same function on the same numbers: g(a) = f(a)·(1/β) as the sampler weighs it.
                     for (int a = 0; a < V; a++)
-                    {
-                        bool cut = sigmaInverse is not null && truncated[a * V + b];
-                        // Same arithmetic as Step: ⟨θ, φ(a) − φ(a')⟩ evaluated as a dot product of the difference.
-                        g[a] = cut ? 0 : DotOfDifference(theta, features.AsSpan((s * V + a) * D, D), features.AsSpan((s * V + b) * D, D), diff) * invBeta;
-                    }
+                        g[a] = TruncatedAnchoredScore.Evaluate(features.AsSpan((s * V + a) * D, D), anchorFeatures, theta, sigmaInverse, _nuSquared, diff) * invBeta;
                     if (exactSteps)
                     {
                         var acc = new LogMath.Accumulator();
@@ -278,18 +263,9 @@ public sealed class TruncatedTokenPolicy : ITokenOutputPolicy
         return new TokenLaw(logProbs, calls, diagnostics);
     }
 
-    private double Score(ReadOnlySpan<double> phi, double[] theta, double[]? sigmaInverse)
-    {
-        System.Numerics.Tensors.TensorPrimitives.Subtract(phi, _anchor, _diff);
-        if (sigmaInverse is not null && !(QuadraticForm.Evaluate(sigmaInverse, _diff) <= _nuSquared)) return 0;
-        return System.Numerics.Tensors.TensorPrimitives.Dot(theta, _diff);
-    }
-
-    private static double DotOfDifference(double[] theta, ReadOnlySpan<double> a, ReadOnlySpan<double> b, double[] diff)
-    {
-        System.Numerics.Tensors.TensorPrimitives.Subtract(a, b, diff);
-        return System.Numerics.Tensors.TensorPrimitives.Dot(theta, diff);
-    }
+    /// <summary>f(a) around the current step's anchor (<see cref="_anchor"/>).</summary>
+    private double Score(ReadOnlySpan<double> phi, double[] theta, double[]? sigmaInverse) =>
+        TruncatedAnchoredScore.Evaluate(phi, _anchor, theta, sigmaInverse, _nuSquared, _diff);
 
     private int DrawCategorical(Token[] tokens, Rng rng, bool useScores)
     {
