@@ -39,8 +39,9 @@ public readonly record struct TokenSamplerSize(long PilotSamples, long MaxPropos
 /// sampler. At a prefix of length h−1 it draws an anchor a' ~ π_ref, scores
 /// <code>f_h(a) = ⟨θ_h, φ(a) − φ(a')⟩ · 1[‖φ(a) − φ(a')‖²_{Σ_h⁻¹} ≤ ν²]</code>
 /// (<see cref="TruncatedAnchoredScore.Evaluate"/>, the score SpannerSampling's output uses on responses)
-/// and draws a_h from π_ref·exp(f_h/β): with the envelope sampler (<see cref="EnvelopeSampler"/>: pilot of m draws,
-/// at most N proposals, every draw one token call) or — when the oracle offers next-token distributions — exactly from
+/// and draws a_h from π_ref·exp(f_h/β): with the envelope sampler (<see cref="EnvelopeSampler"/>'s loop, over next
+/// tokens: pilot of m draws, at most N proposals, every draw one token call) or — when the oracle offers next-token
+/// distributions — exactly from
 /// the one distribution it paid for. Features depend on the prefix only through the model state, so the law of a step
 /// depends only on (h, s): per state it is the mixture over anchors of <see cref="EnvelopeLaw"/> (or of the exact
 /// π̄), and the law of the whole response is a Markov chain that <see cref="TokenPolicyEvaluator"/> scores by DP.
@@ -50,7 +51,7 @@ public sealed class TruncatedTokenPolicy : ITokenOutputPolicy
 {
     private readonly double[][] _theta;
     private readonly double[]?[] _sigmaInverse;
-    private readonly TokenSamplerSize[] _size;
+    private readonly EnvelopeSampler[] _sampler;
     private readonly double _nuSquared;
     private readonly double[] _anchor, _diff;
     private Token[] _distribution = [];
@@ -69,8 +70,8 @@ public sealed class TruncatedTokenPolicy : ITokenOutputPolicy
         _nuSquared = nu * nu;
         _theta = new double[horizon][];
         _sigmaInverse = new double[horizon][];
-        _size = new TokenSamplerSize[horizon];
-        for (int h = 0; h < horizon; h++) { _theta[h] = new double[dimension]; _size[h] = new TokenSamplerSize(1, 1); }
+        _sampler = new EnvelopeSampler[horizon];
+        for (int h = 0; h < horizon; h++) { _theta[h] = new double[dimension]; _sampler[h] = new EnvelopeSampler(beta, 1, 1); }
         _anchor = new double[dimension];
         _diff = new double[dimension];
     }
@@ -96,11 +97,11 @@ public sealed class TruncatedTokenPolicy : ITokenOutputPolicy
         if (size.PilotSamples < 1 || size.MaxProposals < 1) throw new ArgumentOutOfRangeException(nameof(size));
         theta.CopyTo(_theta[h - 1]);
         _sigmaInverse[h - 1] = sigmaInverse.IsEmpty ? null : sigmaInverse.ToArray();
-        _size[h - 1] = size;
+        _sampler[h - 1] = new EnvelopeSampler(Beta, size.PilotSamples, size.MaxProposals);
     }
 
     /// <summary>The sampler size of layer h.</summary>
-    public TokenSamplerSize Size(int h) => _size[h - 1];
+    public TokenSamplerSize Size(int h) => new(_sampler[h - 1].PilotSamples, _sampler[h - 1].MaxProposals);
 
     /// <summary>
     /// Draws the next token after <paramref name="prefix"/> with layer h = |prefix| + 1, returning it with
@@ -135,32 +136,23 @@ public sealed class TruncatedTokenPolicy : ITokenOutputPolicy
             return _distribution[chosen];
         }
 
-        var size = _size[h - 1];
         anchor = env.Next(prefix, rng);
         env.Features(anchor).CopyTo(_anchor);
-        calls = 1;
-        double logTau = double.NegativeInfinity;
-        var pilot = new LogMath.Accumulator();
-        for (long j = 0; j < size.PilotSamples; j++)
-        {
-            double g = Score(env.Features(env.Next(prefix, rng)), theta, sigmaInverse) * invBeta;
-            logTau = Math.Max(logTau, g);
-            pilot.Add(g);
-        }
-        calls += size.PilotSamples;
-        double logZHat = pilot.Value - Math.Log(size.PilotSamples);
-        pilotCoverage = Math.Exp(logTau - logZHat);
-        Token last = default;
-        double lastG = 0;
-        for (long i = 0; i < size.MaxProposals; i++)
-        {
-            last = env.Next(prefix, rng);
-            calls++;
-            lastG = Score(env.Features(last), theta, sigmaInverse) * invBeta;
-            if (Math.Log(rng.NextDoubleOpenZero()) <= lastG - logTau) break;
-        }
-        logRatio = lastG - logZHat;
-        return last;
+        var proposals = new TokenProposals(env, prefix, this, theta, sigmaInverse);
+        var draw = _sampler[h - 1].Draw<Token, TokenProposals>(ref proposals, rng, estimateNormalizer: true);
+        calls = 1 + draw.Calls;
+        pilotCoverage = Math.Exp(draw.LogTau - draw.LogPilotMean);
+        logRatio = draw.LogWeight - draw.LogPilotMean;
+        return draw.Item;
+    }
+
+    /// <summary>The token level's proposals: a ~ π_ref(·|prefix) from the token oracle, scored by the truncated anchored
+    /// score around the step's anchor.</summary>
+    private readonly struct TokenProposals(ITokenLearnerEnvironment env, Prefix prefix, TruncatedTokenPolicy policy, double[] theta,
+        double[]? sigmaInverse) : IEnvelopeProposals<Token>
+    {
+        public Token Draw(Rng rng) => env.Next(prefix, rng);
+        public double Score(Token token) => policy.Score(env.Features(token), theta, sigmaInverse);
     }
 
     /// <inheritdoc />
@@ -212,7 +204,7 @@ public sealed class TruncatedTokenPolicy : ITokenOutputPolicy
         {
             var theta = _theta[h - 1];
             var sigmaInverse = _sigmaInverse[h - 1];
-            var size = _size[h - 1];
+            var size = Size(h);
             for (int s = 0; s < S; s++)
             {
                 var logRef = inst.LogRefRow(s);
