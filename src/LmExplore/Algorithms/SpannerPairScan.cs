@@ -15,8 +15,9 @@ internal readonly record struct PairScanResult(long PairsTested, long PairsDrawn
 /// <summary>
 /// Phase 1's inner loop: candidate pairs y, y' ~ π_ref(·|x) until one has ‖φ(x,y) − φ(x,y')‖²_{Σ⁻¹} &gt; ν².
 /// Pairs are drawn in blocks (one <see cref="ILearnerEnvironment.SampleMany"/> call per block) and the test runs on
-/// the whole block at once: the relative features are stored coordinate-major and vᵀΣ⁻¹v is evaluated for 8 pairs per
-/// SIMD lane group, using Σ⁻¹'s symmetry (d(d+1)/2 multiply-adds per 8 pairs). Blocks grow 1, 2, 4, 8, 16 pairs within
+/// the whole block at once: the relative features are stored coordinate-major and vᵀΣ⁻¹v is evaluated with the pairs in
+/// SIMD lanes by <see cref="QuadraticForm.EvaluateMany"/> — bit for bit the <see cref="QuadraticForm"/> that
+/// <see cref="EllipticNorm.NormSquared"/>, the truncated scores and the exact laws use. Blocks grow 1, 2, 4, 8, 16 pairs within
 /// a scan. A block is paid for in full; the pairs after an informative one were not looked at by any decision, so they
 /// stay valid, independent π_ref pairs of that prompt: they are kept and tested first the next time the prompt comes up
 /// (nothing paid for is thrown away, except what is left when Phase 1 ends — at most 15 pairs per prompt).
@@ -24,8 +25,9 @@ internal readonly record struct PairScanResult(long PairsTested, long PairsDrawn
 /// </summary>
 internal sealed class SpannerPairScan
 {
-    /// <summary>Largest block, in pairs.</summary>
-    public const int MaxBlock = 16;
+    /// <summary>Largest block, in pairs: one lane group of <see cref="QuadraticForm.EvaluateMany"/>, so a block's
+    /// coordinate rows (stride MaxBlock) hold the padded lanes it reads.</summary>
+    public const int MaxBlock = QuadraticForm.Group;
     private readonly int _d;
     private readonly Response[] _draws = new Response[2 * MaxBlock];
     // One pinned, 64-byte-aligned block for every vector buffer: a 512-bit load or store that straddles two cache lines
@@ -93,7 +95,7 @@ internal sealed class SpannerPairScan
             }
             tested += b;
             RelativeFeatures(env, draws, b);
-            QuadraticForms(inverse, d, b);
+            QuadraticForm.EvaluateMany(inverse, d, _scratch.AsSpan(_vAt, d * MaxBlock), MaxBlock, _scratch.AsSpan(_qAt, b));
             for (int j = 0; j < b; j++)
             {
                 if (_scratch[_qAt + j] <= nuSquared) continue;
@@ -244,61 +246,5 @@ internal sealed class SpannerPairScan
             pairs[..keep].CopyTo(_items);
             _length = keep + old;
         }
-    }
-
-    /// <summary>q_j = v_jᵀ A v_j for the first <paramref name="count"/> pairs, A symmetric d × d:
-    /// q = Σ_i v_i (A_ii v_i + 2 Σ_{k&gt;i} A_ik v_k), 8 pairs per vector.</summary>
-    private void QuadraticForms(ReadOnlySpan<double> a, int d, int count)
-    {
-        ref double v = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_scratch), _vAt);
-        ref double q = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_scratch), _qAt);
-        ref double pa = ref MemoryMarshal.GetReference(a);
-        if (a.Length < d * d) throw new ArgumentException("Σ⁻¹ is smaller than d × d", nameof(a));
-        // Both 8-pair halves of a block at once (lanes past count are ignored), and rows i and i + 1 together: four
-        // independent chains of multiply-adds where one would wait on its own latency (d − i multiply-adds long), and
-        // each v_k loaded once for two rows. Every chain adds its terms in the same order as row-by-row code would,
-        // so q is bit for bit the same.
-        const int W = 8;
-        var acc0 = Vector512<double>.Zero;
-        var acc1 = Vector512<double>.Zero;
-        int i = 0;
-        for (; i + 1 < d; i += 2)
-        {
-            int j = i + 1;
-            var v0 = Vector512.LoadUnsafe(ref v, (nuint)(i * MaxBlock));
-            var v1 = Vector512.LoadUnsafe(ref v, (nuint)(i * MaxBlock + W));
-            var w0 = Vector512.LoadUnsafe(ref v, (nuint)(j * MaxBlock));
-            var w1 = Vector512.LoadUnsafe(ref v, (nuint)(j * MaxBlock + W));
-            var diagI = Vector512.Create(Unsafe.Add(ref pa, i * d + i));
-            var diagJ = Vector512.Create(Unsafe.Add(ref pa, j * d + j));
-            var cross = Vector512.Create(2 * Unsafe.Add(ref pa, i * d + j));
-            var t0 = Vector512.FusedMultiplyAdd(w0, cross, v0 * diagI);
-            var t1 = Vector512.FusedMultiplyAdd(w1, cross, v1 * diagI);
-            var s0 = w0 * diagJ;
-            var s1 = w1 * diagJ;
-            for (int k = j + 1; k < d; k++)
-            {
-                var vk0 = Vector512.LoadUnsafe(ref v, (nuint)(k * MaxBlock));
-                var vk1 = Vector512.LoadUnsafe(ref v, (nuint)(k * MaxBlock + W));
-                var ci = Vector512.Create(2 * Unsafe.Add(ref pa, i * d + k));
-                var cj = Vector512.Create(2 * Unsafe.Add(ref pa, j * d + k));
-                t0 = Vector512.FusedMultiplyAdd(vk0, ci, t0);
-                t1 = Vector512.FusedMultiplyAdd(vk1, ci, t1);
-                s0 = Vector512.FusedMultiplyAdd(vk0, cj, s0);
-                s1 = Vector512.FusedMultiplyAdd(vk1, cj, s1);
-            }
-            acc0 = Vector512.FusedMultiplyAdd(s0, w0, Vector512.FusedMultiplyAdd(t0, v0, acc0));
-            acc1 = Vector512.FusedMultiplyAdd(s1, w1, Vector512.FusedMultiplyAdd(t1, v1, acc1));
-        }
-        if (i < d)
-        {
-            var v0 = Vector512.LoadUnsafe(ref v, (nuint)(i * MaxBlock));
-            var v1 = Vector512.LoadUnsafe(ref v, (nuint)(i * MaxBlock + W));
-            var diag = Vector512.Create(Unsafe.Add(ref pa, i * d + i));
-            acc0 = Vector512.FusedMultiplyAdd(v0 * diag, v0, acc0);
-            acc1 = Vector512.FusedMultiplyAdd(v1 * diag, v1, acc1);
-        }
-        acc0.StoreUnsafe(ref q);
-        if (count > W) acc1.StoreUnsafe(ref q, W);
     }
 }

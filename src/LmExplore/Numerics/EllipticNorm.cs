@@ -47,8 +47,8 @@ public sealed class EllipticNorm
     /// <summary>Σ⁻¹ (row-major d×d), read-only view.</summary>
     public ReadOnlySpan<double> Inverse => _inverse;
 
-    /// <summary>vᵀ Σ⁻¹ v. Allocation-free, O(d²).</summary>
-    public double NormSquared(ReadOnlySpan<double> v) => VectorMath.QuadraticForm(_inverse, v[..Dimension]);
+    /// <summary>vᵀ Σ⁻¹ v by <see cref="QuadraticForm"/>, the order every truncation test uses. Allocation-free, O(d²).</summary>
+    public double NormSquared(ReadOnlySpan<double> v) => QuadraticForm.Evaluate(_inverse, v[..Dimension]);
 
     /// <summary>‖v‖_{Σ⁻¹}.</summary>
     public double Norm(ReadOnlySpan<double> v) => Math.Sqrt(Math.Max(0, NormSquared(v)));

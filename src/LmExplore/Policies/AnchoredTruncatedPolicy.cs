@@ -11,9 +11,11 @@ namespace LmExplore.Policies;
 /// <code>π̂(y|x) = Σ_{y'} π_ref(y'|x) · π̄(y|x,y'),   π̄(·|x,y') ∝ π_ref(·|x)·exp(f_{θ̂,y'}/β).</code>
 /// <see cref="Law"/> computes the law of the sampler as it really runs — per anchor the exact law of
 /// <see cref="EnvelopeSampler"/> (<see cref="EnvelopeLaw"/>), mixed over anchors — exactly when
-/// |Y(x)| ≤ <see cref="ExactLimit"/> (all anchors, O(|Y|²·d) per prompt after whitening: with Σ_span⁻¹ = L Lᵀ and
-/// ψ = Lᵀφ the truncation test is ‖ψ(y) − ψ(y')‖ ≤ ν), and above that by Monte Carlo over
-/// <see cref="MonteCarloAnchors"/> anchors y' ~ π_ref in <see cref="MonteCarloBatches"/> batches.
+/// |Y(x)| ≤ <see cref="ExactLimit"/> (all anchors, O(|Y|²·d²) per prompt), and above that by Monte Carlo over
+/// <see cref="MonteCarloAnchors"/> anchors y' ~ π_ref in <see cref="MonteCarloBatches"/> batches. The law's truncation
+/// test is the sampler's (<see cref="TruncatedAnchoredScore"/>): vᵀΣ_span⁻¹v of v = φ(y) − φ(y') by
+/// <see cref="QuadraticForm"/>, all responses of an anchor at once in SIMD lanes, bit for bit the number the sampler
+/// compares with ν² — so the law cannot put a response on the other side of the ν boundary than the draws do.
 /// </summary>
 public sealed class AnchoredTruncatedPolicy : IOutputPolicy
 {
@@ -86,17 +88,6 @@ public sealed class AnchoredTruncatedPolicy : IOutputPolicy
     {
         if (instance.Dimension != _theta.Length)
             throw new ArgumentException($"policy has dimension {_theta.Length}, instance has {instance.Dimension}");
-        int d = _theta.Length;
-        // Σ_span⁻¹ = L Lᵀ: ‖v‖²_{Σ_span⁻¹} = ‖Lᵀv‖².
-        var factor = (double[])_sigmaInverse.Clone();
-        if (!Cholesky.Factor(factor, d))
-        {
-            // Rounding made Σ_span⁻¹ (kept explicitly) indefinite along a direction Σ_span resolves extremely well: its
-            // true value there is ≈ 0, so factor it as positive semidefinite, dropping that direction — which is what
-            // the learner's own test sees too (a norm² ≤ ν² counts as inside).
-            factor = (double[])_sigmaInverse.Clone();
-            FactorSemidefinite(factor, d);
-        }
         var rng = new Rng(_monteCarloSeed);
         int prompts = instance.Prompts.Count;
         var sampler = new double[prompts][];
@@ -107,7 +98,7 @@ public sealed class AnchoredTruncatedPolicy : IOutputPolicy
         {
             var prompt = instance.Prompts[x];
             bool exact = prompt.ResponseCount <= ExactLimit;
-            var r = LawOfPrompt(prompt, instance.Beta, factor, exact, rng.Split((ulong)x));
+            var r = LawOfPrompt(prompt, instance.Beta, exact, rng.Split((ulong)x));
             sampler[x] = r.Sampler;
             target[x] = r.Target;
             if (!exact)
@@ -148,24 +139,22 @@ public sealed class AnchoredTruncatedPolicy : IOutputPolicy
     private readonly record struct PromptLaw(double[] Sampler, double[] Target, double[][]? Batches, double Cost, double Acceptance,
         double Failure, double TargetCoverage);
 
-    private PromptLaw LawOfPrompt(EnumerablePrompt prompt, double beta, double[] factor, bool exact, Rng rng)
+    private PromptLaw LawOfPrompt(EnumerablePrompt prompt, double beta, bool exact, Rng rng)
     {
         int n = prompt.ResponseCount, d = _theta.Length;
         double nuSquared = _nu * _nu;
-        // Whitened features, column j contiguous: psi[j·n + y] = (Lᵀφ_y)_j = Σ_{i≥j} L[i,j]·φ_y[i]; s(y) = ⟨θ̂, φ(y)⟩/β.
-        var psi = new double[(long)d * n];
+        // Features coordinate-major, phi[j·stride + y] = φ_y[j], each coordinate padded to the lanes EvaluateMany reads;
+        // s(y) = ⟨θ̂, φ(y)⟩/β. (A Σ_span⁻¹ that rounding left marginally indefinite needs no special case: a form that
+        // comes out ≤ ν², negative or not, counts as inside, in the sampler as here.)
+        int stride = QuadraticForm.Padded(n);
+        var phiColumns = new double[(long)d * stride];
         var s = new double[n];
         var refProb = new double[n];
         var logRef = prompt.LogRefProbs;
         for (int y = 0; y < n; y++)
         {
             var phi = prompt.FeatureRow(y);
-            for (int j = 0; j < d; j++)
-            {
-                double acc = 0;
-                for (int i = j; i < d; i++) acc += factor[i * d + j] * phi[i];
-                psi[(long)j * n + y] = acc;
-            }
+            for (int j = 0; j < d; j++) phiColumns[(long)j * stride + y] = phi[j];
             s[y] = TensorPrimitives.Dot(phi, _theta) / beta;
             refProb[y] = Math.Exp(logRef[y]);
         }
@@ -175,7 +164,7 @@ public sealed class AnchoredTruncatedPolicy : IOutputPolicy
 
         var law = new EnvelopeLaw(n);
         var dist = new double[n];
-        var diff = new double[n];
+        var diff = new double[(long)d * stride];
         var g = new double[n];
         var e = new double[n];
         var order = new int[n];
@@ -222,13 +211,13 @@ public sealed class AnchoredTruncatedPolicy : IOutputPolicy
             if (weight == 0) continue;
             weightTotal += weight;
 
-            dist.AsSpan().Clear();
+            // v = φ(y) − φ(a) for every y (the sampler's subtraction, exact per coordinate), then vᵀΣ_span⁻¹v.
             for (int j = 0; j < d; j++)
             {
-                var column = new ReadOnlySpan<double>(psi, j * n, n);
-                TensorPrimitives.Subtract(column, column[a], diff);
-                TensorPrimitives.MultiplyAdd(diff, diff, dist, dist);
+                var column = new ReadOnlySpan<double>(phiColumns, j * stride, n);
+                TensorPrimitives.Subtract(column, column[a], diff.AsSpan(j * stride, n));
             }
+            QuadraticForm.EvaluateMany(_sigmaInverse, d, diff, stride, dist);
             if (TensorPrimitives.Max(dist) <= nuSquared)
             {
                 sharedWeight += weight;
@@ -257,81 +246,5 @@ public sealed class AnchoredTruncatedPolicy : IOutputPolicy
         return new PromptLaw(OutputLaws.ToLogProbs(samplerMass), OutputLaws.ToLogProbs(targetMass),
             batchMass?.Select(m => OutputLaws.ToLogProbs(m)).ToArray(),
             cost / weightTotal, acceptance / weightTotal, failure / weightTotal, coverage);
-    }
-
-    /// <summary>Cholesky A = L Lᵀ of a symmetric matrix that should be positive semidefinite: a pivot that rounding
-    /// drove to ≤ 1e-14·max diag is set to 0 with its column, so ‖Lᵀv‖² ≈ vᵀAv with rounding-level directions dropped.</summary>
-    private static void FactorSemidefinite(double[] a, int d)
-    {
-        double maxDiagonal = 0;
-        for (int i = 0; i < d; i++) maxDiagonal = Math.Max(maxDiagonal, Math.Abs(a[i * d + i]));
-        double floor = 1e-14 * maxDiagonal;
-        for (int j = 0; j < d; j++)
-        {
-            double s = a[j * d + j];
-            for (int k = 0; k < j; k++) s -= a[j * d + k] * a[j * d + k];
-            if (!(s > floor))
-            {
-                for (int i = j; i < d; i++) a[i * d + j] = 0;
-                continue;
-            }
-            double ljj = Math.Sqrt(s);
-            a[j * d + j] = ljj;
-            for (int i = j + 1; i < d; i++)
-            {
-                double t = a[i * d + j];
-                for (int k = 0; k < j; k++) t -= a[i * d + k] * a[j * d + k];
-                a[i * d + j] = t / ljj;
-            }
-        }
-    }
-}
-
-/// <summary>
-/// SpannerSampling's truncated anchored score for one anchor y':
-/// f(y) = ⟨θ, φ(x,y) − φ(x,y')⟩ · 1[‖φ(x,y) − φ(x,y')‖_{Σ_span⁻¹} ≤ ν]. A struct so the sampler's loop inlines it;
-/// O(d²) per call and allocation-free (it writes into a caller-owned scratch buffer of length d).
-/// </summary>
-public readonly struct TruncatedAnchoredScore : IResponseScore
-{
-    private readonly ILearnerEnvironment _env;
-    private readonly double[] _theta, _anchor, _sigmaInverse, _scratch;
-    private readonly double _nuSquared;
-
-    /// <summary>Creates f with anchor features φ(x,y'), Σ_span⁻¹ (row-major d×d) and ν².</summary>
-    public TruncatedAnchoredScore(ILearnerEnvironment env, double[] theta, double[] anchorFeatures,
-        double[] sigmaInverse, double nuSquared, double[] scratch)
-    {
-        _env = env;
-        _theta = theta;
-        _anchor = anchorFeatures;
-        _sigmaInverse = sigmaInverse;
-        _nuSquared = nuSquared;
-        _scratch = scratch;
-    }
-
-    /// <inheritdoc />
-    public double Score(Response response)
-    {
-        var phi = _env.Features(response);
-        int d = _theta.Length;
-        var v = _scratch;
-        double score = 0;
-        for (int i = 0; i < d; i++)
-        {
-            v[i] = phi[i] - _anchor[i];
-            score += _theta[i] * v[i];
-        }
-        double normSquared = 0;
-        for (int i = 0; i < d; i++)
-        {
-            double vi = v[i];
-            if (vi == 0) continue;
-            double row = 0;
-            int offset = i * d;
-            for (int j = 0; j < d; j++) row += _sigmaInverse[offset + j] * v[j];
-            normSquared += vi * row;
-        }
-        return normSquared <= _nuSquared ? score : 0;
     }
 }

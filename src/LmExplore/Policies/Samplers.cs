@@ -33,7 +33,10 @@ public readonly record struct SamplerDraw(Response Response, bool Failed, long O
 /// m = ⌈M·ln(1/η)⌉ makes a response of π_ref-mass 1/M appear in the pilot with probability ≥ 1 − η;
 /// N = ⌈4·M·ln(4/δ)⌉ proposals fail with probability ≤ (1 − 1/M)^N ≤ (δ/4)⁴ once the envelope is found.
 /// Cost ≈ m + τ/Z calls per draw.</para>
-/// Every sample — pilot included — is an oracle call charged to T_comp.
+/// <para>One loop (<see cref="Draw{TItem, TProposals}"/>) serves both levels: responses of a prompt
+/// (<see cref="Sample{TScore}"/>, every sample an oracle call charged to T_comp) and next tokens after a prefix
+/// (<see cref="TruncatedTokenPolicy"/>, every draw a token call), so the two levels' samplers are the one whose law
+/// <see cref="EnvelopeLaw"/> computes.</para>
 /// </summary>
 public sealed class EnvelopeSampler
 {
@@ -46,7 +49,11 @@ public sealed class EnvelopeSampler
         Beta = beta;
         PilotSamples = pilotSamples;
         MaxProposals = maxProposals;
+        _inverseBeta = 1 / beta;
     }
+
+    /// <summary>1/β: the loop weighs a draw by g = f·(1/β), as the token level's exact law does.</summary>
+    private readonly double _inverseBeta;
 
     /// <summary>The sampler for coverage M, pilot miss probability η and failure probability δ (see the class remarks).</summary>
     public static EnvelopeSampler ForCoverage(double beta, double coverage, double missProbability, double delta)
@@ -73,22 +80,73 @@ public sealed class EnvelopeSampler
     public SamplerDraw Sample<TScore>(Prompt prompt, ILearnerEnvironment environment, in TScore score, Rng rng)
         where TScore : IResponseScore
     {
+        var proposals = new ResponseProposals<TScore>(environment, prompt, score);
+        var draw = Draw<Response, ResponseProposals<TScore>>(ref proposals, rng, estimateNormalizer: false);
+        return new SamplerDraw(draw.Item, draw.Failed, draw.Calls);
+    }
+
+    /// <summary>
+    /// The sampler's loop, at either level: m pilot draws set log τ = max_j g(y'_j) with g = f·(1/β); then up to N
+    /// proposals, each accepted with probability min(1, exp(g − log τ)) (compared in log space); the first accepted is
+    /// returned, or the N-th if none is. With <paramref name="estimateNormalizer"/> it also returns the pilot's
+    /// log((1/m)·Σ_j e^{g(y'_j)}), an estimate of log Z from draws already paid for (one exp per pilot draw; NaN otherwise).
+    /// </summary>
+    internal EnvelopeDraw<TItem> Draw<TItem, TProposals>(ref TProposals proposals, Rng rng, bool estimateNormalizer)
+        where TProposals : struct, IEnvelopeProposals<TItem>
+    {
+        double inverseBeta = _inverseBeta;
         double logTau = double.NegativeInfinity;
+        var pilot = new LogMath.Accumulator();
         for (long j = 0; j < PilotSamples; j++)
-            logTau = Math.Max(logTau, score.Score(environment.Sample(prompt, rng)) / Beta);
+        {
+            double g = proposals.Score(proposals.Draw(rng)) * inverseBeta;
+            logTau = Math.Max(logTau, g);
+            if (estimateNormalizer) pilot.Add(g);
+        }
+        double logPilotMean = estimateNormalizer ? pilot.Value - Math.Log(PilotSamples) : double.NaN;
         long calls = PilotSamples;
-        Response last = default;
+        TItem last = default!;
+        double lastG = 0;
         for (long i = 0; i < MaxProposals; i++)
         {
-            last = environment.Sample(prompt, rng);
+            last = proposals.Draw(rng);
             calls++;
-            // Accept with probability min(1, exp(f/β − log τ)), compared in log space.
-            if (Math.Log(rng.NextDoubleOpenZero()) <= score.Score(last) / Beta - logTau)
-                return new SamplerDraw(last, false, calls);
+            lastG = proposals.Score(last) * inverseBeta;
+            if (Math.Log(rng.NextDoubleOpenZero()) <= lastG - logTau)
+                return new EnvelopeDraw<TItem>(last, false, calls, logTau, lastG, logPilotMean);
         }
-        return new SamplerDraw(last, true, calls);
+        return new EnvelopeDraw<TItem>(last, true, calls, logTau, lastG, logPilotMean);
+    }
+
+    /// <summary>The sequence level's proposals: y ~ π_ref(·|x) from the learner's environment, scored by f. Not readonly,
+    /// so calling the score (a struct of unknown type) takes no defensive copy per draw.</summary>
+    private struct ResponseProposals<TScore>(ILearnerEnvironment environment, Prompt prompt, TScore score)
+        : IEnvelopeProposals<Response> where TScore : IResponseScore
+    {
+        public Response Draw(Rng rng) => environment.Sample(prompt, rng);
+        public double Score(Response response) => score.Score(response);
     }
 }
+
+/// <summary>What an <see cref="EnvelopeSampler"/> draws from at one level — y ~ π_ref, a response of a prompt or the
+/// next token after a prefix, one oracle call each — and the score f of a draw.</summary>
+internal interface IEnvelopeProposals<TItem>
+{
+    /// <summary>One draw from π_ref (one oracle call).</summary>
+    TItem Draw(Rng rng);
+
+    /// <summary>f of a draw.</summary>
+    double Score(TItem item);
+}
+
+/// <summary>What one run of <see cref="EnvelopeSampler.Draw{TItem, TProposals}"/> produced.</summary>
+/// <param name="Item">The first accepted proposal, or the N-th one when none was accepted.</param>
+/// <param name="Failed">True if no proposal was accepted.</param>
+/// <param name="Calls">Oracle calls: the m pilot draws and the proposals.</param>
+/// <param name="LogTau">log τ = max_j g(y'_j) over the pilot, g = f·(1/β).</param>
+/// <param name="LogWeight">g of the returned draw.</param>
+/// <param name="LogPilotMean">log((1/m)·Σ_j e^{g(y'_j)}) when asked for, NaN otherwise.</param>
+internal readonly record struct EnvelopeDraw<TItem>(TItem Item, bool Failed, long Calls, double LogTau, double LogWeight, double LogPilotMean);
 
 /// <summary>
 /// Sampling-importance-resampling: draw N proposals from π_ref and return one with probability ∝ exp(f/β).

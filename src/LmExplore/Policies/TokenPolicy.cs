@@ -38,8 +38,10 @@ public readonly record struct TokenSamplerSize(long PilotSamples, long MaxPropos
 /// MTSS's output (and roll-out) policy: per layer h a parameter θ_h ∈ R^D, an optional Σ_h⁻¹ for truncation and a
 /// sampler. At a prefix of length h−1 it draws an anchor a' ~ π_ref, scores
 /// <code>f_h(a) = ⟨θ_h, φ(a) − φ(a')⟩ · 1[‖φ(a) − φ(a')‖²_{Σ_h⁻¹} ≤ ν²]</code>
-/// and draws a_h from π_ref·exp(f_h/β): with the envelope sampler (<see cref="EnvelopeSampler"/>: pilot of m draws,
-/// at most N proposals, every draw one token call) or — when the oracle offers next-token distributions — exactly from
+/// (<see cref="TruncatedAnchoredScore.Evaluate"/>, the score SpannerSampling's output uses on responses)
+/// and draws a_h from π_ref·exp(f_h/β): with the envelope sampler (<see cref="EnvelopeSampler"/>'s loop, over next
+/// tokens: pilot of m draws, at most N proposals, every draw one token call) or — when the oracle offers next-token
+/// distributions — exactly from
 /// the one distribution it paid for. Features depend on the prefix only through the model state, so the law of a step
 /// depends only on (h, s): per state it is the mixture over anchors of <see cref="EnvelopeLaw"/> (or of the exact
 /// π̄), and the law of the whole response is a Markov chain that <see cref="TokenPolicyEvaluator"/> scores by DP.
@@ -49,7 +51,7 @@ public sealed class TruncatedTokenPolicy : ITokenOutputPolicy
 {
     private readonly double[][] _theta;
     private readonly double[]?[] _sigmaInverse;
-    private readonly TokenSamplerSize[] _size;
+    private readonly EnvelopeSampler[] _sampler;
     private readonly double _nuSquared;
     private readonly double[] _anchor, _diff;
     private Token[] _distribution = [];
@@ -68,8 +70,8 @@ public sealed class TruncatedTokenPolicy : ITokenOutputPolicy
         _nuSquared = nu * nu;
         _theta = new double[horizon][];
         _sigmaInverse = new double[horizon][];
-        _size = new TokenSamplerSize[horizon];
-        for (int h = 0; h < horizon; h++) { _theta[h] = new double[dimension]; _size[h] = new TokenSamplerSize(1, 1); }
+        _sampler = new EnvelopeSampler[horizon];
+        for (int h = 0; h < horizon; h++) { _theta[h] = new double[dimension]; _sampler[h] = new EnvelopeSampler(beta, 1, 1); }
         _anchor = new double[dimension];
         _diff = new double[dimension];
     }
@@ -95,11 +97,11 @@ public sealed class TruncatedTokenPolicy : ITokenOutputPolicy
         if (size.PilotSamples < 1 || size.MaxProposals < 1) throw new ArgumentOutOfRangeException(nameof(size));
         theta.CopyTo(_theta[h - 1]);
         _sigmaInverse[h - 1] = sigmaInverse.IsEmpty ? null : sigmaInverse.ToArray();
-        _size[h - 1] = size;
+        _sampler[h - 1] = new EnvelopeSampler(Beta, size.PilotSamples, size.MaxProposals);
     }
 
     /// <summary>The sampler size of layer h.</summary>
-    public TokenSamplerSize Size(int h) => _size[h - 1];
+    public TokenSamplerSize Size(int h) => new(_sampler[h - 1].PilotSamples, _sampler[h - 1].MaxProposals);
 
     /// <summary>
     /// Draws the next token after <paramref name="prefix"/> with layer h = |prefix| + 1, returning it with
@@ -134,32 +136,23 @@ public sealed class TruncatedTokenPolicy : ITokenOutputPolicy
             return _distribution[chosen];
         }
 
-        var size = _size[h - 1];
         anchor = env.Next(prefix, rng);
         env.Features(anchor).CopyTo(_anchor);
-        calls = 1;
-        double logTau = double.NegativeInfinity;
-        var pilot = new LogMath.Accumulator();
-        for (long j = 0; j < size.PilotSamples; j++)
-        {
-            double g = Score(env.Features(env.Next(prefix, rng)), theta, sigmaInverse) * invBeta;
-            logTau = Math.Max(logTau, g);
-            pilot.Add(g);
-        }
-        calls += size.PilotSamples;
-        double logZHat = pilot.Value - Math.Log(size.PilotSamples);
-        pilotCoverage = Math.Exp(logTau - logZHat);
-        Token last = default;
-        double lastG = 0;
-        for (long i = 0; i < size.MaxProposals; i++)
-        {
-            last = env.Next(prefix, rng);
-            calls++;
-            lastG = Score(env.Features(last), theta, sigmaInverse) * invBeta;
-            if (Math.Log(rng.NextDoubleOpenZero()) <= lastG - logTau) break;
-        }
-        logRatio = lastG - logZHat;
-        return last;
+        var proposals = new TokenProposals(env, prefix, this, theta, sigmaInverse);
+        var draw = _sampler[h - 1].Draw<Token, TokenProposals>(ref proposals, rng, estimateNormalizer: true);
+        calls = 1 + draw.Calls;
+        pilotCoverage = Math.Exp(draw.LogTau - draw.LogPilotMean);
+        logRatio = draw.LogWeight - draw.LogPilotMean;
+        return draw.Item;
+    }
+
+    /// <summary>The token level's proposals: a ~ π_ref(·|prefix) from the token oracle, scored by the truncated anchored
+    /// score around the step's anchor.</summary>
+    private readonly struct TokenProposals(ITokenLearnerEnvironment env, Prefix prefix, TruncatedTokenPolicy policy, double[] theta,
+        double[]? sigmaInverse) : IEnvelopeProposals<Token>
+    {
+        public Token Draw(Rng rng) => env.Next(prefix, rng);
+        public double Score(Token token) => policy.Score(env.Features(token), theta, sigmaInverse);
     }
 
     /// <inheritdoc />
@@ -186,7 +179,8 @@ public sealed class TruncatedTokenPolicy : ITokenOutputPolicy
     /// <summary>
     /// Per (h, s): the mixture over anchors a' ~ π_ref(·|s) of the step's law given the anchor — <see cref="EnvelopeLaw"/>
     /// for the envelope sampler (pilot maximum, cap and failure branch included), the exact π̄ with distributions or for
-    /// the target. Truncation decisions use the same quadratic form as <see cref="Step"/>. Cost O(H·S·V²·D²).
+    /// the target. Every score is <see cref="Step"/>'s (<see cref="TruncatedAnchoredScore.Evaluate"/>, weighed by 1/β as the
+    /// sampler weighs it), so a token on the ν boundary is truncated in the law exactly when it is in the draws. Cost O(H·S·V²·D²).
     /// </summary>
     private TokenLaw ComputeLaw(AutoregressiveInstance inst, bool target)
     {
@@ -201,9 +195,7 @@ public sealed class TruncatedTokenPolicy : ITokenOutputPolicy
         var g = new double[V];
         var inner = new double[V];
         var law = new double[V];
-        var scoreRaw = new double[V];
         var diff = new double[D];
-        var truncated = new bool[V * V];
         var sortKeys = new double[V];
         var order = new int[V];
         bool exactSteps = target || UseDistributions;
@@ -212,36 +204,21 @@ public sealed class TruncatedTokenPolicy : ITokenOutputPolicy
         {
             var theta = _theta[h - 1];
             var sigmaInverse = _sigmaInverse[h - 1];
-            var size = _size[h - 1];
+            var size = Size(h);
             for (int s = 0; s < S; s++)
             {
                 var logRef = inst.LogRefRow(s);
-                for (int a = 0; a < V; a++)
-                {
-                    refProb[a] = Math.Exp(logRef[a]);
-                    scoreRaw[a] = System.Numerics.Tensors.TensorPrimitives.Dot(theta, features.AsSpan((s * V + a) * D, D));
-                }
-                if (sigmaInverse is not null)
-                    for (int a = 0; a < V; a++)
-                        for (int b = 0; b < V; b++)
-                        {
-                            var fa = features.AsSpan((s * V + a) * D, D);
-                            var fb = features.AsSpan((s * V + b) * D, D);
-                            System.Numerics.Tensors.TensorPrimitives.Subtract(fa, fb, diff);
-                            truncated[a * V + b] = !(VectorMath.QuadraticForm(sigmaInverse, diff) <= _nuSquared);
-                        }
+                for (int a = 0; a < V; a++) refProb[a] = Math.Exp(logRef[a]);
                 Array.Clear(law);
                 double proposals = 0;
                 for (int b = 0; b < V; b++)            // anchor a' = b
                 {
                     double w = refProb[b];
                     if (w == 0) continue;
+                    var anchorFeatures = features.AsSpan((s * V + b) * D, D);
+                    // Step's score, the same function on the same numbers: g(a) = f(a)·(1/β) as the sampler weighs it.
                     for (int a = 0; a < V; a++)
-                    {
-                        bool cut = sigmaInverse is not null && truncated[a * V + b];
-                        // Same arithmetic as Step: ⟨θ, φ(a) − φ(a')⟩ evaluated as a dot product of the difference.
-                        g[a] = cut ? 0 : DotOfDifference(theta, features.AsSpan((s * V + a) * D, D), features.AsSpan((s * V + b) * D, D), diff) * invBeta;
-                    }
+                        g[a] = TruncatedAnchoredScore.Evaluate(features.AsSpan((s * V + a) * D, D), anchorFeatures, theta, sigmaInverse, _nuSquared, diff) * invBeta;
                     if (exactSteps)
                     {
                         var acc = new LogMath.Accumulator();
@@ -278,18 +255,9 @@ public sealed class TruncatedTokenPolicy : ITokenOutputPolicy
         return new TokenLaw(logProbs, calls, diagnostics);
     }
 
-    private double Score(ReadOnlySpan<double> phi, double[] theta, double[]? sigmaInverse)
-    {
-        System.Numerics.Tensors.TensorPrimitives.Subtract(phi, _anchor, _diff);
-        if (sigmaInverse is not null && !(VectorMath.QuadraticForm(sigmaInverse, _diff) <= _nuSquared)) return 0;
-        return System.Numerics.Tensors.TensorPrimitives.Dot(theta, _diff);
-    }
-
-    private static double DotOfDifference(double[] theta, ReadOnlySpan<double> a, ReadOnlySpan<double> b, double[] diff)
-    {
-        System.Numerics.Tensors.TensorPrimitives.Subtract(a, b, diff);
-        return System.Numerics.Tensors.TensorPrimitives.Dot(theta, diff);
-    }
+    /// <summary>f(a) around the current step's anchor (<see cref="_anchor"/>).</summary>
+    private double Score(ReadOnlySpan<double> phi, double[] theta, double[]? sigmaInverse) =>
+        TruncatedAnchoredScore.Evaluate(phi, _anchor, theta, sigmaInverse, _nuSquared, _diff);
 
     private int DrawCategorical(Token[] tokens, Rng rng, bool useScores)
     {
