@@ -202,7 +202,7 @@ internal static class CliSupport
     /// Parses repeated <c>k=v</c> tokens into a dictionary. Each token is one pair, split at its first '=': the key is
     /// trimmed, the value kept verbatim — spaces and further '=' included, so that
     /// <c>--param eval-verifier="python3 check.py --x=1"</c> arrives whole. An empty key or value, or a key set twice,
-    /// is bad input naming the flag. Reading the values (numbers, names) is <see cref="LmExplore.Runs.OptionReader"/>'s.
+    /// is bad input naming the flag. Reading the values (numbers, names) is <see cref="OptionReader"/>'s.
     /// </summary>
     public static IReadOnlyDictionary<string, string> ParseKeyValues(IEnumerable<string>? tokens, string optionName)
     {
@@ -260,7 +260,7 @@ internal static class CliSupport
     {
         // The integer rule of every --param and --algo-param value, so a budget reads like any other count.
         value = 0;
-        if (LmExplore.Runs.OptionReader.ExactInteger(text) is not { } n || n < 0) return CountParse.NotACount;
+        if (OptionReader.ExactInteger(text) is not { } n || n < 0) return CountParse.NotACount;
         if (n > long.MaxValue) return CountParse.TooLarge;
         value = (long)n;
         return CountParse.Ok;

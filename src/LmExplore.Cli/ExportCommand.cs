@@ -1,4 +1,3 @@
-using LmExplore.Runs;
 using System.CommandLine;
 using LmExplore.Experiments;
 using LmExplore.Experiments.Export;

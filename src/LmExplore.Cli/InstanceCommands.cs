@@ -1,4 +1,3 @@
-using LmExplore.Runs;
 using System.CommandLine;
 using System.Globalization;
 using System.Text;

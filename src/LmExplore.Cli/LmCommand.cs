@@ -1,4 +1,3 @@
-using LmExplore.Runs;
 using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;

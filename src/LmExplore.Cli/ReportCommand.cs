@@ -1,4 +1,3 @@
-using LmExplore.Runs;
 using System.CommandLine;
 using LmExplore.Experiments.Export;
 using LmExplore.Experiments.Sweeps;
@@ -33,17 +32,17 @@ internal static class ReportCommand
     /// <summary>Writes bytes atomically into an existing directory; a missing directory or an unwritable path is bad input.</summary>
     internal static void WriteFile(string path, byte[] bytes)
     {
-        if (path.Length == 0) throw new Runs.InputException("--out needs a file name (got an empty string)");
-        if (Directory.Exists(path)) throw new Runs.InputException($"--out '{path}' is a directory");
+        if (path.Length == 0) throw new InputException("--out needs a file name (got an empty string)");
+        if (Directory.Exists(path)) throw new InputException($"--out '{path}' is a directory");
         var directory = Path.GetDirectoryName(Path.GetFullPath(path))!;
-        if (!Directory.Exists(directory)) throw new Runs.InputException($"--out '{path}': directory '{directory}' does not exist");
+        if (!Directory.Exists(directory)) throw new InputException($"--out '{path}': directory '{directory}' does not exist");
         try
         {
             AtomicFile.WriteAllBytes(path, bytes);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            throw new Runs.InputException($"cannot write --out '{path}': {CliSupport.OneLine(e.Message)}");
+            throw new InputException($"cannot write --out '{path}': {CliSupport.OneLine(e.Message)}");
         }
     }
 }

@@ -1,4 +1,3 @@
-using LmExplore.Runs;
 using System.Diagnostics;
 using System.Runtime.InteropServices;
 using System.Text;

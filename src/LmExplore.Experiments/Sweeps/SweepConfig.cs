@@ -1,4 +1,3 @@
-using LmExplore.Runs;
 using System.Globalization;
 using System.Text.Json;
 

@@ -1,4 +1,3 @@
-using LmExplore.Runs;
 
 namespace LmExplore.LanguageModels;
 

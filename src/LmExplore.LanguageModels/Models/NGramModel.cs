@@ -1,4 +1,3 @@
-using LmExplore.Runs;
 using System.Collections.Concurrent;
 using System.Globalization;
 using System.Text;

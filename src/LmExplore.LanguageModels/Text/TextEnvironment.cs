@@ -1,4 +1,3 @@
-using LmExplore.Runs;
 using LmExplore.LanguageModels;
 using LmExplore.Numerics;
 using LmExplore.Oracles;
@@ -123,11 +122,11 @@ public sealed class TextResponses
 
     private sealed record Entry(int Prompt, int[] Tokens, bool Ended, double LogProb, string Text, double[] Features);
 
-    /// <summary>Creates the table; encodes every prompt (an unencodable prompt is an <see cref="Runs.InputException"/>).</summary>
+    /// <summary>Creates the table; encodes every prompt (an unencodable prompt is an <see cref="InputException"/>).</summary>
     public TextResponses(TextTask task, ILanguageModel model, ITextFeatures features, double beta, int maxTokens)
     {
-        if (!(beta > 0) || !double.IsFinite(beta)) throw new Runs.InputException($"beta must be positive and finite, got {beta}");
-        if (maxTokens < 1 || maxTokens > 4096) throw new Runs.InputException($"max-tokens must be in 1..4096, got {maxTokens}");
+        if (!(beta > 0) || !double.IsFinite(beta)) throw new InputException($"beta must be positive and finite, got {beta}");
+        if (maxTokens < 1 || maxTokens > 4096) throw new InputException($"max-tokens must be in 1..4096, got {maxTokens}");
         Task = task;
         _model = model;
         Features = features;

@@ -1,4 +1,3 @@
-using LmExplore.Runs;
 using LmExplore.Numerics;
 
 namespace LmExplore.Text;
@@ -34,8 +33,8 @@ public sealed class HashedNGramFeatures : ITextFeatures
     /// <summary>Creates the map.</summary>
     public HashedNGramFeatures(int dimension = DefaultDimension, int n = DefaultN)
     {
-        if (dimension < 1 || dimension > 1 << 20) throw new Runs.InputException($"feature dimension must be in 1..{1 << 20}, got {dimension}");
-        if (n < 1 || n > 5) throw new Runs.InputException($"hashed n-gram length must be in 1..5, got {n}");
+        if (dimension < 1 || dimension > 1 << 20) throw new InputException($"feature dimension must be in 1..{1 << 20}, got {dimension}");
+        if (n < 1 || n > 5) throw new InputException($"hashed n-gram length must be in 1..5, got {n}");
         Dimension = dimension;
         N = n;
     }
@@ -104,7 +103,7 @@ public sealed class CommandFeatures : ITextFeatures, IDisposable
     /// <summary>Creates the client for d = <paramref name="dimension"/>.</summary>
     public CommandFeatures(string command, int dimension, TimeSpan timeout, int retries)
     {
-        if (dimension < 1 || dimension > 1 << 20) throw new Runs.InputException($"feature dimension must be in 1..{1 << 20}, got {dimension}");
+        if (dimension < 1 || dimension > 1 << 20) throw new InputException($"feature dimension must be in 1..{1 << 20}, got {dimension}");
         Dimension = dimension;
         _process = new JsonLineProcess("feature command", command, timeout, retries);
     }

@@ -1,4 +1,3 @@
-using LmExplore.Runs;
 using System.Text;
 using System.Text.Json;
 using LmExplore.LanguageModels;

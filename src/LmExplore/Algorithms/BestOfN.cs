@@ -1,4 +1,3 @@
-using LmExplore.Runs;
 using LmExplore.Instances;
 using LmExplore.Numerics;
 using LmExplore.Oracles;
@@ -40,7 +39,7 @@ public sealed class BestOfN : IAlgorithm
     public AlgorithmOutput Run(ILearnerEnvironment environment, Rng rng, IProgress<double>? progress, CancellationToken cancellationToken)
     {
         if (environment is not IPromptSet prompts)
-            throw new Runs.InputException("bestofn needs a task with a list of prompts (run --task), not an instance");
+            throw new InputException("bestofn needs a task with a list of prompts (run --task), not an instance");
         long n = _n ?? (environment.Meter.BudgetData is long b ? Math.Max(1, b / prompts.PromptCount) : DefaultN);
         var best = new Response?[prompts.PromptCount];
         var status = RunStatus.Ok;

@@ -1,7 +1,6 @@
 using LmExplore.Numerics;
 using LmExplore.Oracles;
 using LmExplore.Policies;
-using LmExplore.Runs;
 
 namespace LmExplore.Algorithms;
 
@@ -124,7 +123,7 @@ public sealed class Mtss : ITokenAlgorithm
     public TokenAlgorithmOutput Run(ITokenLearnerEnvironment env, Rng rng, IProgress<double>? progress, CancellationToken cancellationToken)
     {
         if (UsesDistributions && !env.OffersDistributions)
-            throw new Runs.InputException("mtss: next-token-distributions=true needs an oracle that offers next-token distributions");
+            throw new InputException("mtss: next-token-distributions=true needs an oracle that offers next-token distributions");
         var meter = env.Meter;
         int H = env.Horizon, D = env.Dimension;
         double beta = env.Beta;

@@ -2,7 +2,6 @@ using System.Numerics.Tensors;
 using LmExplore.Numerics;
 using LmExplore.Oracles;
 using LmExplore.Policies;
-using LmExplore.Runs;
 
 namespace LmExplore.Algorithms;
 
@@ -71,7 +70,7 @@ public sealed class OnlineDpo : IAlgorithm
         bool planned = given is not null || (meter.BudgetData is null && meter.BudgetComp is null);
         long rounds = given ?? (planned ? target.InformativePairs(d, beta) : meter.BudgetData is long bd ? bd / 2 : long.MaxValue);
         if (planned && rounds * Math.Max(1.0, d) > SpannerSampling.MaxPlannedWork / 10)
-            throw new Runs.InputException($"{algorithm}: {rounds:0.#E+0} rounds at d = {d} cannot finish; give a smaller --budget-data or algo-param rounds");
+            throw new InputException($"{algorithm}: {rounds:0.#E+0} rounds at d = {d} cannot finish; give a smaller --budget-data or algo-param rounds");
         return rounds;
     }
 

@@ -2,7 +2,6 @@ using System.Numerics.Tensors;
 using LmExplore.Numerics;
 using LmExplore.Oracles;
 using LmExplore.Policies;
-using LmExplore.Runs;
 
 namespace LmExplore.Algorithms;
 
@@ -63,7 +62,7 @@ public sealed class OptimalDesign : IAlgorithm
     public AlgorithmOutput Run(ILearnerEnvironment env, Rng rng, IProgress<double>? progress, CancellationToken cancellationToken)
     {
         if (!env.CanEnumerate)
-            throw new Runs.InputException("optimaldesign: needs an enumerable instance (it enumerates Y(x) for every prompt)");
+            throw new InputException("optimaldesign: needs an enumerable instance (it enumerates Y(x) for every prompt)");
         int d = env.Dimension;
         long pairs = _pairs ?? (env.Meter.BudgetData is long bd ? bd / 2 : Target.InformativePairs(d, env.Beta));
         long perPrompt = _pairsPerPrompt ?? 4L * d;

@@ -1,7 +1,6 @@
 using LmExplore.Numerics;
 using LmExplore.Oracles;
 using LmExplore.Policies;
-using LmExplore.Runs;
 
 namespace LmExplore.Algorithms;
 
@@ -59,7 +58,7 @@ public sealed class Passive : IAlgorithm
         // set the size (pairs or a budget), and 10⁷ pairs (seconds) when it is derived from ε, β and R_max alone.
         bool derived = _pairs is null && env.Meter.BudgetData is null && env.Meter.BudgetComp is null;
         if (pairs * Math.Max(1.0, d) > SpannerSampling.MaxPlannedWork / 10 || (derived && pairs > 10_000_000))
-            throw new Runs.InputException(
+            throw new InputException(
                 $"passive: {pairs:0.#E+0} pairs at d = {d} cannot finish (derived from {(_pairs is not null ? "algo-param pairs" : env.Meter.BudgetData is not null || env.Meter.BudgetComp is not null ? "the budgets" : "epsilon, beta and rmax")}); " +
                 "give a smaller --budget-data or algo-param pairs");
         var ridge = new RidgeRegression(d, _lambda);

@@ -1,7 +1,6 @@
 using LmExplore.Numerics;
 using LmExplore.Oracles;
 using LmExplore.Policies;
-using LmExplore.Runs;
 
 namespace LmExplore.Algorithms;
 
@@ -56,7 +55,7 @@ public sealed class SpannerSampling : IAlgorithm
     private readonly long? _spannerPrompts, _candidatePairs, _explorationRounds;
     private readonly bool _anytime;
 
-    /// <summary>Reads and validates the algo-params (unknown keys or bad values → <see cref="Runs.InputException"/>).</summary>
+    /// <summary>Reads and validates the algo-params (unknown keys or bad values → <see cref="InputException"/>).</summary>
     public SpannerSampling(IReadOnlyDictionary<string, string>? algoParams = null)
     {
         var p = OptionReader.ForAlgorithm(AlgorithmName, algoParams);
@@ -185,7 +184,7 @@ public sealed class SpannerSampling : IAlgorithm
                     phase1Pairs += found.PairsDrawn;
                     if (!found.Informative) continue;                  // all covered: no reward query
                     if (!(found.NormSquared <= MaxSpannerNormSquared))
-                        throw new Runs.InputException(
+                        throw new InputException(
                             $"spanner: a relative feature has ‖v‖²_Σ⁻¹ = {found.NormSquared:0.###E+0} (λ = {s.Lambda:R}), beyond what Σ⁻¹ can " +
                             $"resolve in double precision ({MaxSpannerNormSquared:0E+0}): rescale the features or raise --algo-param lambda");
                     if (meter.RemainingData < 2) { status = RunStatus.BudgetExhausted; goto output; }
@@ -292,7 +291,7 @@ public sealed class SpannerSampling : IAlgorithm
         // Without a budget, T_exp comes from ε, β and R_max alone: 10⁶ rounds is already far past any useful run.
         if (budgetComp is null && s.ExplorationRounds > 1_000_000) work = double.PositiveInfinity;
         if (work > MaxPlannedWork)
-            throw new Runs.InputException(
+            throw new InputException(
                 $"spanner: the plan implies ≈ {calls:0.#E+0} oracle calls at O(d²) = {(double)d * d:0.#E+0} each " +
                 $"(K_span = {s.CandidatePairs}, T_span = {s.SpannerPrompts}, T_exp = {s.ExplorationRounds}{(s.RejectionCoverage is double mm ? $", M = {mm:0.#E+0}" : "")}), " +
                 "which cannot finish: give a smaller --budget-comp, a coverage-hint, or smaller candidate-pairs/exploration-rounds/rejection-coverage");

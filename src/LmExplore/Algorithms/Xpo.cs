@@ -2,7 +2,6 @@ using System.Numerics.Tensors;
 using LmExplore.Numerics;
 using LmExplore.Oracles;
 using LmExplore.Policies;
-using LmExplore.Runs;
 
 namespace LmExplore.Algorithms;
 

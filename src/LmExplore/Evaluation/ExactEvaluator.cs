@@ -152,26 +152,6 @@ public static class ExactEvaluator
     /// <summary>log C_cov(π*) (finite even when C_cov overflows a double).</summary>
     public static double LogCoverageOfOptimal(EnumerableInstance instance) => Summarize(instance).LogCCov;
 
-    /// <summary>C_cov of an arbitrary policy: max π(y|x)/π_ref(y|x).</summary>
-    public static double Coverage(EnumerableInstance instance, TabularPolicy policy)
-    {
-        CheckShape(instance, policy);
-        Span<double> t = stackalloc double[Block];
-        double best = double.NegativeInfinity;
-        for (int x = 0; x < instance.Prompts.Count; x++)
-        {
-            var p = instance.Prompts[x];
-            if (p.Weight <= 0) continue;
-            for (int i = 0; i < p.ResponseCount; i += Block)
-            {
-                int len = Math.Min(Block, p.ResponseCount - i);
-                TensorPrimitives.Subtract(policy.LogProbs[x].AsSpan(i, len), p.LogRefProbs.AsSpan(i, len), t[..len]);
-                best = Math.Max(best, TensorPrimitives.Max(t[..len]));
-            }
-        }
-        return Math.Exp(best);
-    }
-
     /// <summary>Average coverage E_x E_{y~π*}[π*(y|x)/π_ref(y|x)] — what rejection sampling actually pays
     /// (+∞ when it exceeds a double; see <see cref="InstanceSummary.LogAverageCoverage"/>).</summary>
     public static double AverageCoverageOfOptimal(EnumerableInstance instance) => Summarize(instance).AverageCoverage;

@@ -1,5 +1,4 @@
 using System.Text;
-using LmExplore.Runs;
 
 namespace LmExplore.Instances;
 

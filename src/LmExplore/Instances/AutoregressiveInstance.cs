@@ -114,13 +114,13 @@ public sealed class AutoregressiveInstance
     /// <summary>
     /// The same problem as an enumerable instance: responses are all V^H token sequences (index = base-V
     /// digits, first token most significant), π_ref(y|x) = Π_h π_ref(a_h|s_{h−1}), features φ = Σ_h ψ.
-    /// Only for tiny instances; throws <see cref="Runs.InputException"/> above <paramref name="maxResponses"/>.
+    /// Only for tiny instances; throws <see cref="InputException"/> above <paramref name="maxResponses"/>.
     /// </summary>
     public EnumerableInstance ToEnumerable(int maxResponses = 1 << 20)
     {
         double count = Math.Pow(Vocab, Horizon);
         if (count > maxResponses)
-            throw new Runs.InputException($"{Name}: {Vocab}^{Horizon} sequences are too many to enumerate (limit {maxResponses})");
+            throw new InputException($"{Name}: {Vocab}^{Horizon} sequences are too many to enumerate (limit {maxResponses})");
         int n = (int)count, d = Dimension;
         var prompts = new EnumerablePrompt[Prompts.Count];
         var tokens = new int[Horizon];

@@ -1,5 +1,4 @@
 using System.Numerics;
-using LmExplore.Runs;
 using LmExplore.Numerics;
 
 namespace LmExplore.Instances;

@@ -1,5 +1,4 @@
 using System.Text.Json;
-using LmExplore.Runs;
 
 namespace LmExplore.Instances;
 

@@ -2,7 +2,6 @@ using LmExplore.Numerics;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
-using LmExplore.Runs;
 
 namespace LmExplore.Instances;
 

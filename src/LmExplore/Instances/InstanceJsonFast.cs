@@ -28,7 +28,7 @@ internal static class InstanceJsonFast
 
     /// <summary>Reads the instance from <paramref name="path"/> in chunks, or returns null when the strict reader must
     /// take over (see the remarks; also for any file-system problem, which the strict reader words). Throws
-    /// <see cref="Runs.InputException"/> only from the shared post-parse checks.</summary>
+    /// <see cref="InputException"/> only from the shared post-parse checks.</summary>
     public static EnumerableInstance? TryReadFile(JsonInput input, string path, bool normalize, string fallbackName)
     {
         int[] sizes;

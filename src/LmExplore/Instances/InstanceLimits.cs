@@ -1,5 +1,4 @@
 using System.Globalization;
-using LmExplore.Runs;
 
 namespace LmExplore.Instances;
 

@@ -1,4 +1,3 @@
-using LmExplore.Runs;
 using LmExplore.Numerics;
 
 namespace LmExplore.Instances;

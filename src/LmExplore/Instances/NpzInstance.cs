@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.IO.Compression;
-using LmExplore.Runs;
 using LmExplore.Numerics;
 
 namespace LmExplore.Instances;

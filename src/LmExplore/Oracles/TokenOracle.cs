@@ -111,12 +111,12 @@ public static class TokenFeatures
     /// <summary>D = d + S.</summary>
     public static int Dimension(AutoregressiveInstance inst) => inst.Dimension + inst.States;
 
-    /// <summary>The table φ(s,a), row-major S × V × D. Throws <see cref="Runs.InputException"/> when it would be too large.</summary>
+    /// <summary>The table φ(s,a), row-major S × V × D. Throws <see cref="InputException"/> when it would be too large.</summary>
     public static double[] Build(AutoregressiveInstance inst)
     {
         int S = inst.States, V = inst.Vocab, d = inst.Dimension, D = d + S;
         if ((double)S * V * D > MaxNumbers)
-            throw new Runs.InputException($"{inst.Name}: token-level features need states × vocab × (d + states) = {(double)S * V * D:G3} numbers (max {MaxNumbers:G3})");
+            throw new InputException($"{inst.Name}: token-level features need states × vocab × (d + states) = {(double)S * V * D:G3} numbers (max {MaxNumbers:G3})");
         var table = new double[S * V * D];
         for (int s = 0; s < S; s++)
             for (int a = 0; a < V; a++)

@@ -71,7 +71,7 @@ public sealed class SoftmaxOutputPolicy : IOutputPolicy
                 ["output_max_proposals"] = Sampler.MaxProposals,
                 ["output_acceptance_mean"] = acceptance / totalWeight,
                 ["output_sampler_failure_mean"] = failure / totalWeight,
-                ["output_target_coverage_max"] = Evaluation.ExactEvaluator.Coverage(instance, target),
+                ["output_target_coverage_max"] = target.Coverage(instance),
             };
             _cached = new OutputLaw(new TabularPolicy(sampler), target, cost / totalWeight, null, diagnostics);
             _cachedFor = instance;

@@ -44,4 +44,26 @@ public sealed class TabularPolicy
         double lse = LogMath.LogSumExp(logits);
         for (int i = 0; i < logits.Length; i++) logits[i] -= lse;
     }
+
+    /// <summary>C_cov of this policy: max over prompts of positive weight and responses of π(y|x)/π_ref(y|x).</summary>
+    public double Coverage(EnumerableInstance instance)
+    {
+        if (LogProbs.Length != instance.Prompts.Count) throw new ArgumentException("the policy and the instance have different prompt counts");
+        const int block = 512;
+        Span<double> t = stackalloc double[block];
+        double best = double.NegativeInfinity;
+        for (int x = 0; x < instance.Prompts.Count; x++)
+        {
+            var p = instance.Prompts[x];
+            if (LogProbs[x].Length != p.ResponseCount) throw new ArgumentException($"prompt {x}: the policy and the instance have different response counts");
+            if (p.Weight <= 0) continue;
+            for (int i = 0; i < p.ResponseCount; i += block)
+            {
+                int len = Math.Min(block, p.ResponseCount - i);
+                System.Numerics.Tensors.TensorPrimitives.Subtract(LogProbs[x].AsSpan(i, len), p.LogRefProbs.AsSpan(i, len), t[..len]);
+                best = Math.Max(best, System.Numerics.Tensors.TensorPrimitives.Max(t[..len]));
+            }
+        }
+        return Math.Exp(best);
+    }
 }

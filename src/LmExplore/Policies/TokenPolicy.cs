@@ -1,4 +1,3 @@
-using LmExplore.Evaluation;
 using LmExplore.Instances;
 using LmExplore.Numerics;
 using LmExplore.Oracles;
@@ -44,7 +43,7 @@ public readonly record struct TokenSamplerSize(long PilotSamples, long MaxPropos
 /// distributions — exactly from
 /// the one distribution it paid for. Features depend on the prefix only through the model state, so the law of a step
 /// depends only on (h, s): per state it is the mixture over anchors of <see cref="EnvelopeLaw"/> (or of the exact
-/// π̄), and the law of the whole response is a Markov chain that <see cref="TokenPolicyEvaluator"/> scores by DP.
+/// π̄), and the law of the whole response is a Markov chain that LmExplore.Evaluation.TokenPolicyEvaluator scores by DP.
 /// Layers are set one by one (MTSS learns them backward); an unset layer samples π_ref (θ = 0).
 /// </summary>
 public sealed class TruncatedTokenPolicy : ITokenOutputPolicy

@@ -127,6 +127,3 @@ public sealed record RunResult(RunIdentity Run, string Status, ProblemValues Pro
         new RunEvaluation(EvaluationKind.None, double.NaN, double.NaN, null, null, double.NaN, double.NaN, false, double.NaN),
         0, new Dictionary<string, double>());
 }
-
-/// <summary>Thrown for bad user input (files, parameters, flags). The CLI prints its one-line message and exits with code 2.</summary>
-public sealed class InputException(string message) : Exception(message);

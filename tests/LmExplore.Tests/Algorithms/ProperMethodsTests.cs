@@ -293,7 +293,7 @@ public class ProperMethodsTests
     public void Dnf_BadParameters_AreOneLineInputErrors(string parameter)
     {
         var kv = parameter.Split('=');
-        var e = Assert.Throws<LmExplore.Runs.InputException>(() => InstanceCatalog.Create("dnf", new Dictionary<string, string> { [kv[0]] = kv[1] }, 0));
+        var e = Assert.Throws<InputException>(() => InstanceCatalog.Create("dnf", new Dictionary<string, string> { [kv[0]] = kv[1] }, 0));
         Assert.DoesNotContain('\n', e.Message);
     }
 
@@ -302,5 +302,5 @@ public class ProperMethodsTests
     [InlineData("xpo", "alpha", "-1")]
     [InlineData("optimaldesign", "pairs", "0")]
     public void BadAlgoParams_AreInputErrors(string algorithm, string key, string value) =>
-        Assert.Throws<LmExplore.Runs.InputException>(() => AlgorithmRegistry.Create(algorithm, new Dictionary<string, string> { [key] = value }));
+        Assert.Throws<InputException>(() => AlgorithmRegistry.Create(algorithm, new Dictionary<string, string> { [key] = value }));
 }

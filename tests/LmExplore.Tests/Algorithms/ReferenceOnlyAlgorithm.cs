@@ -4,7 +4,6 @@ using LmExplore.Instances;
 using LmExplore.Numerics;
 using LmExplore.Oracles;
 using LmExplore.Policies;
-using LmExplore.Runs;
 using LmExplore.Tests.Cli;
 
 namespace LmExplore.Tests.Algorithms;

@@ -131,7 +131,7 @@ public class ExactEvaluatorTests
         }
         Assert.Equal(e.Value, j, 1e-10);
         // Its coverage is finite and at least 1 (it moves mass onto fewer responses).
-        double c = ExactEvaluator.Coverage(inst, pi);
+        double c = pi.Coverage(inst);
         Assert.True(double.IsFinite(c) && c >= 1);
     }
 
@@ -155,9 +155,9 @@ public class ExactEvaluatorTests
         // 1 ≤ E_{π*}[π*/π_ref] = 1 + χ²(π*‖π_ref) ≤ C_cov.
         Assert.True(avg >= 1 - 1e-12 && avg <= c * (1 + 1e-12), $"average coverage {avg} not in [1, C_cov = {c}]");
         // C_cov of the explicit optimal policy agrees with the closed form.
-        TestInstances.AssertRelative(c, ExactEvaluator.Coverage(inst, TabularPolicy.Optimal(inst)), 1e-8, "C_cov(Optimal)");
+        TestInstances.AssertRelative(c, TabularPolicy.Optimal(inst).Coverage(inst), 1e-8, "C_cov(Optimal)");
         // C_cov(π_ref) = 1.
-        Assert.Equal(1.0, ExactEvaluator.Coverage(inst, TabularPolicy.Reference(inst)), 12);
+        Assert.Equal(1.0, TabularPolicy.Reference(inst).Coverage(inst), 12);
     }
 
     [Theory]

@@ -1,4 +1,3 @@
-using LmExplore.Runs;
 using System.Globalization;
 using System.Text.Json;
 using System.Xml.Linq;
@@ -194,9 +193,9 @@ public class ReproduceTests
         Assert.Equal(["E3-dnf", "E3-needle"], ExperimentRegistry.Select(["e3"]).Select(e => e.Id));
         Assert.Equal(["E3-needle", "E1"], ExperimentRegistry.Select(["E3-needle", "E1"]).Select(e => e.Id));
         Assert.Equal(["E5"], ExperimentRegistry.Select(["E5", "e5"]).Select(e => e.Id));
-        var e = Assert.Throws<LmExplore.Runs.InputException>(() => ExperimentRegistry.Select(["E3-"]));
+        var e = Assert.Throws<InputException>(() => ExperimentRegistry.Select(["E3-"]));
         Assert.Contains("unknown experiment 'E3-'", e.Message);
-        Assert.Throws<LmExplore.Runs.InputException>(() => ExperimentRegistry.Select(["E7"]));
+        Assert.Throws<InputException>(() => ExperimentRegistry.Select(["E7"]));
     }
 
     private static int CountOf(string text, string what)

@@ -1,4 +1,3 @@
-using LmExplore.Runs;
 using System.Text;
 using LmExplore.Experiments;
 using LmExplore.Experiments.Sweeps;

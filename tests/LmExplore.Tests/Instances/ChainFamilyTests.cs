@@ -1,4 +1,3 @@
-using LmExplore.Runs;
 using LmExplore.Evaluation;
 using LmExplore.Experiments;
 using LmExplore.Instances;

@@ -1,4 +1,3 @@
-using LmExplore.Runs;
 using System.Diagnostics;
 using LmExplore.Evaluation;
 using LmExplore.Experiments;

@@ -1,4 +1,3 @@
-using LmExplore.Runs;
 using LmExplore.LanguageModels;
 using LmExplore.Numerics;
 using LmExplore.Text;
@@ -25,7 +24,7 @@ public class LettersTaskTests
         Assert.Equal(0.0, checker.Score("ad>", "adb"));
         Assert.Equal(0.0, checker.Score("ad>", ""));
         Assert.Equal(3, checker.Answered);
-        var e = Assert.Throws<LmExplore.Runs.InputException>(() => TextTask.Resolve("prompts.jsonl", 1, binaryReward: true));
+        var e = Assert.Throws<InputException>(() => TextTask.Resolve("prompts.jsonl", 1, binaryReward: true));
         Assert.Contains("letters only", e.Message);
     }
 

@@ -1,6 +1,5 @@
 using LmExplore.LanguageModels;
 using LmExplore.Numerics;
-using LmExplore.Runs;
 using LmExplore.Tests.Cli;
 using LmExplore.Text;
 

@@ -1,4 +1,3 @@
-using LmExplore.Runs;
 using LmExplore.Experiments;
 using LmExplore.LanguageModels;
 using LmExplore.Numerics;

@@ -1,7 +1,6 @@
 using System.Text.Json;
 using LmExplore.LanguageModels;
 using LmExplore.Numerics;
-using LmExplore.Runs;
 using LmExplore.Tests.Cli;
 
 namespace LmExplore.Tests.LanguageModels;

@@ -1,4 +1,3 @@
-using LmExplore.Runs;
 using LmExplore.Experiments;
 using LmExplore.Experiments.Reproduce;
 using LmExplore.Experiments.Sweeps;

@@ -2,7 +2,7 @@ using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
 using System.Numerics;
 
-namespace LmExplore.Runs;
+namespace LmExplore;
 
 /// <summary>
 /// The one reader of <c>key=value</c> options — a family's parameters (<c>--param</c>), an algorithm's

@@ -1,9 +1,8 @@
 using System.Globalization;
 using CsCheck;
 using LmExplore.Experiments;
-using LmExplore.Runs;
 
-namespace LmExplore.Tests.Runs;
+namespace LmExplore.Tests;
 
 /// <summary>
 /// The one option binder: one number rule for every option (an integer is any decimal that denotes one exactly, a
