@@ -158,7 +158,7 @@ public sealed class SpannerSampling : IAlgorithm
 
         var status = RunStatus.Ok;
         long phase1Pairs = 0, spannerSize = 0, explorationDone = 0, samplerFailures = 0, samplerCalls = 0;
-        double phase1Stop = 0;          // 1 = failure streak (anytime), 2 = T_span reached, 3 = compute share spent
+        double phase1Stop = 0;          // 1 = failure streak (anytime), 2 = T_span reached, 3 = compute share spent, 4 = reward budget spent
         double phase2Stop = 0;          // 1 = T_exp rounds done, 2 = the budget could not pay for another round
         double coverage = s.RejectionCoverage ?? double.NaN;
         long phase1ComputeEnd = s.Phase1Compute is long share ? meter.TComp + share : long.MaxValue;
@@ -187,7 +187,7 @@ public sealed class SpannerSampling : IAlgorithm
                         throw new InputException(
                             $"spanner: a relative feature has ‖v‖²_Σ⁻¹ = {found.NormSquared:0.###E+0} (λ = {s.Lambda:R}), beyond what Σ⁻¹ can " +
                             $"resolve in double precision ({MaxSpannerNormSquared:0E+0}): rescale the features or raise --algo-param lambda");
-                    if (meter.RemainingData < 2) { status = RunStatus.BudgetExhausted; goto output; }
+                    if (meter.RemainingData < 2) { phase1Stop = 4; status = RunStatus.BudgetExhausted; goto output; }
                     double r1 = env.Query(found.Y1);
                     double r2 = env.Query(found.Y2);
                     ridge.Add(scan.FoundFeature, r1 - r2);

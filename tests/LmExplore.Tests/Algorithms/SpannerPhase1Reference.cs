@@ -5,8 +5,7 @@ using LmExplore.Oracles;
 
 namespace LmExplore.Tests.Algorithms;
 
-/// <summary>Why Phase 1 ended. The first three values are the codes SpannerSampling reports as <c>phase1_stop</c>
-/// (docs/ALGORITHMS.md, "Diagnostics").</summary>
+/// <summary>Why Phase 1 ended: the codes SpannerSampling reports as <c>phase1_stop</c> (docs/ALGORITHMS.md, "Diagnostics").</summary>
 public enum Phase1Stop
 {
     /// <summary>A prompt's K_span candidate pairs all failed the test (anytime stopping).</summary>
@@ -15,8 +14,8 @@ public enum Phase1Stop
     SpannerPromptsDone = 2,
     /// <summary>Phase 1's compute share (or the compute budget) could not pay for another pair.</summary>
     ComputeShareSpent = 3,
-    /// <summary>An informative pair was found but fewer than two reward queries remain. The docs list no
-    /// <c>phase1_stop</c> code for this; the run skips Phase 2 and outputs θ̂ from D.</summary>
+    /// <summary>An informative pair was found but fewer than two reward queries remain: the run skips Phase 2 and
+    /// outputs θ̂ from D.</summary>
     DataBudgetSpent = 4,
 }
 
