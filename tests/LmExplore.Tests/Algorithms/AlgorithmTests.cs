@@ -11,7 +11,7 @@ namespace LmExplore.Tests.Algorithms;
 
 public class SpannerSamplingTests
 {
-    internal static Dictionary<string, string> SmallNeedle(double coverage) => Tests.Core.PolicyFixtures.SmallNeedle(coverage);
+    internal static Dictionary<string, string> SmallNeedle(double coverage) => Tests.Support.PolicyFixtures.SmallNeedle(coverage);
 
     private static RunRequest Spanner(Dictionary<string, string> instance, string instanceFamily = "needle", ulong seed = 1,
         long? budgetComp = null, long? budgetData = null, Dictionary<string, string>? algo = null) =>

@@ -7,7 +7,6 @@ using LmExplore.Instances;
 using LmExplore.Numerics;
 using LmExplore.Oracles;
 using LmExplore.Policies;
-using LmExplore.Tests.Core;
 
 namespace LmExplore.Tests.Algorithms;
 

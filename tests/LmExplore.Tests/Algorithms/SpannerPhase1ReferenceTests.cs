@@ -5,7 +5,6 @@ using LmExplore.Instances;
 using LmExplore.Numerics;
 using LmExplore.Oracles;
 using LmExplore.Policies;
-using LmExplore.Tests.Core;
 using Xunit.Abstractions;
 
 namespace LmExplore.Tests.Algorithms;

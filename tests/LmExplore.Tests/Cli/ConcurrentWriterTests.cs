@@ -112,7 +112,7 @@ public class ConcurrentWriterTests
     {
         using var dir = CliHarness.TempDir();
         var sweepDir = dir.File("sweep");
-        SweepEngine.Run(Experiments.Fakes.Plan(seeds: 1), new SweepOptions(sweepDir), Experiments.Fakes.Run);
+        SweepEngine.Run(Support.Fakes.Plan(seeds: 1), new SweepOptions(sweepDir), Support.Fakes.Run);
         var merged = dir.File("merged.jsonl");
         var held = ResultsFileLock.Acquire(merged, "test", TimeSpan.Zero);
         var merge = Task.Run(() => CliHarness.Invoke("merge", "--out", merged, sweepDir));
@@ -124,7 +124,7 @@ public class ConcurrentWriterTests
 
         var outcome = await merge.WaitAsync(TimeSpan.FromSeconds(30));
         Assert.True(outcome.ExitCode == 0, outcome.Stderr);
-        Assert.Equal(Experiments.Fakes.Plan(seeds: 1).Runs.Count, File.ReadAllLines(merged).Length);
+        Assert.Equal(Support.Fakes.Plan(seeds: 1).Runs.Count, File.ReadAllLines(merged).Length);
     }
 
     [Fact]

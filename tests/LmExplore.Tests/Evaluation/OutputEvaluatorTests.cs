@@ -2,7 +2,6 @@ using LmExplore.Runs;
 using LmExplore.Evaluation;
 using LmExplore.Experiments;
 using LmExplore.Policies;
-using LmExplore.Tests.Core;
 
 namespace LmExplore.Tests.Evaluation;
 

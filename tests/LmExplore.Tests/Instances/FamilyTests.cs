@@ -71,7 +71,7 @@ public sealed class FamilyTests
         {
             Assert.Equal(1, p.Rewards.Count(v => v != 0));
             Assert.Equal(r, p.Rewards.Max());
-            Assert.True(Math.Abs(Numerics.LogMath.LogSumExp(p.LogRefProbs)) < 1e-12);
+            Assert.True(Math.Abs(LmExplore.Numerics.LogMath.LogSumExp(p.LogRefProbs)) < 1e-12);
             Assert.All(p.LogRefProbs, v => Assert.True(double.IsFinite(v)));
         }
     }

@@ -5,7 +5,6 @@ using System.Text;
 using LmExplore.Evaluation;
 using LmExplore.Instances;
 using LmExplore.Tests.Cli;
-using LmExplore.Tests.Core;
 
 namespace LmExplore.Tests.Instances;
 
@@ -228,8 +227,8 @@ public sealed class NumpyFactAttribute : FactAttribute
 
     private static string? Find()
     {
-        foreach (var candidate in new[] { ExactEvaluatorTests.FindOnPath("python3"), "/usr/bin/python3" })
-            if (candidate is not null && File.Exists(candidate) && ExactEvaluatorTests.Runs(candidate, "-c", "import numpy"))
+        foreach (var candidate in new[] { LmExplore.Tests.Evaluation.ExactEvaluatorTests.FindOnPath("python3"), "/usr/bin/python3" })
+            if (candidate is not null && File.Exists(candidate) && LmExplore.Tests.Evaluation.ExactEvaluatorTests.Runs(candidate, "-c", "import numpy"))
                 return candidate;
         return null;
     }

@@ -3,7 +3,6 @@ using LmExplore.Instances;
 using LmExplore.Numerics;
 using LmExplore.Oracles;
 using LmExplore.Policies;
-using LmExplore.Tests.Core;
 
 namespace LmExplore.Tests.Policies;
 
