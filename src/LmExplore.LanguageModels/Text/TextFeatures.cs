@@ -92,12 +92,17 @@ public sealed class HashedNGramFeatures : ITextFeatures
 }
 
 /// <summary>
-/// Features from a user command, kept running like a verifier (<see cref="JsonLineProcess"/>): one JSON line
-/// <c>{"prompt": …, "response": …}</c> in, one JSON line <c>{"features": [d numbers]}</c> back. A vector of norm above 1 is
-/// scaled to norm 1; a reply of another length, with a non-finite entry or that is not JSON stops the run.
+/// Features from a user command, kept running like a verifier (<see cref="JsonLineProcess"/>, with the same request ids):
+/// one JSON line <c>{"id": n, "prompt": …, "response": …}</c> in, one JSON line <c>{"id": n, "features": [d numbers]}</c>
+/// back. A vector of norm above 1 is scaled to norm 1; a reply of another length, with a non-finite entry or that is not
+/// JSON stops the run. A reply line may be <see cref="JsonLineProcess.DefaultMaxLineBytes"/> plus
+/// <see cref="ReplyBytesPerFeature"/> per feature long: room for any JSON spelling of d doubles.
 /// </summary>
 public sealed class CommandFeatures : ITextFeatures, IDisposable
 {
+    /// <summary>Reply bytes allowed per feature on top of the base cap (a double in JSON and its separator take ≤ 26).</summary>
+    public const int ReplyBytesPerFeature = 32;
+
     private readonly JsonLineProcess _process;
 
     /// <summary>Creates the client for d = <paramref name="dimension"/>.</summary>
@@ -105,7 +110,7 @@ public sealed class CommandFeatures : ITextFeatures, IDisposable
     {
         if (dimension < 1 || dimension > 1 << 20) throw new InputException($"feature dimension must be in 1..{1 << 20}, got {dimension}");
         Dimension = dimension;
-        _process = new JsonLineProcess("feature command", command, timeout, retries);
+        _process = new JsonLineProcess("feature command", command, timeout, retries, JsonLineProcess.DefaultMaxLineBytes + ReplyBytesPerFeature * dimension);
     }
 
     /// <inheritdoc />
@@ -116,14 +121,11 @@ public sealed class CommandFeatures : ITextFeatures, IDisposable
     /// <inheritdoc />
     public void Compute(string prompt, string response, Span<double> features)
     {
-        string request = System.Text.Json.JsonSerializer.Serialize(new Dictionary<string, string> { ["prompt"] = prompt, ["response"] = response });
         int d = Dimension;
         var buffer = new double[d];
-        _process.Call(request, reply =>
+        _process.Call(prompt, response, "features", f =>
         {
-            using var doc = System.Text.Json.JsonDocument.Parse(reply);
-            if (doc.RootElement.ValueKind != System.Text.Json.JsonValueKind.Object || !doc.RootElement.TryGetProperty("features", out var f)
-                || f.ValueKind != System.Text.Json.JsonValueKind.Array || f.GetArrayLength() != d) return (bool?)null;
+            if (f.ValueKind != System.Text.Json.JsonValueKind.Array || f.GetArrayLength() != d) return (bool?)null;
             int i = 0;
             foreach (var e in f.EnumerateArray())
             {
@@ -131,7 +133,7 @@ public sealed class CommandFeatures : ITextFeatures, IDisposable
                 buffer[i++] = x;
             }
             return true;
-        }, $"{{\"features\": [{d} numbers]}}");
+        }, $"[{d} numbers]");
         double norm = 0;
         foreach (var x in buffer) norm += x * x;
         double s = norm > 1 ? 1 / Math.Sqrt(norm) : 1;

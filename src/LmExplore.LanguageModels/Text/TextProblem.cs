@@ -44,6 +44,7 @@ public sealed class TextProblem : Problem
     private readonly int _evalSamples;
     private readonly bool _builtinVerifier;
     private readonly List<IDisposable> _owned;
+    private Meter? _runMeter;
 
     private TextProblem(TextTask task, ILanguageModel model, ITextFeatures features, IVerifier verifier, IVerifier evalVerifier,
         double beta, int maxTokens, int evalSamples, bool builtinVerifier, List<IDisposable> owned)
@@ -125,7 +126,8 @@ public sealed class TextProblem : Problem
     public override ProblemValues Values => new(_beta, _features.Dimension, double.NaN, double.NaN, double.NaN, null);
 
     /// <inheritdoc />
-    public override ILearnerEnvironment SequenceEnvironment(Meter meter, Rng noise) => new TextEnvironment(_store, meter, _verifier, TextEnvironment.Training);
+    public override ILearnerEnvironment SequenceEnvironment(Meter meter, Rng noise) =>
+        new TextEnvironment(_store, (_runMeter = meter), _verifier, TextEnvironment.Training);
 
     /// <inheritdoc />
     public override ITokenLearnerEnvironment TokenEnvironment(Meter meter, Rng noise, bool distributions, string algorithm) =>
@@ -136,6 +138,20 @@ public sealed class TextProblem : Problem
 
     /// <inheritdoc />
     public override ProblemEvaluation Evaluate(LearnedPolicy learned, LearningTarget target, Rng rng, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return EvaluateOutput(learned, rng, cancellationToken);
+        }
+        catch (InputException e) when (_runMeter is { } run)
+        {
+            // The run itself finished: say what it spent, so a fault of the evaluation's verifier does not hide the costs.
+            throw new InputException($"{e.Message} [the run itself finished with T_data = {run.TData}, T_comp = {run.TComp}; " +
+                "its result is not reported without its evaluation]");
+        }
+    }
+
+    private ProblemEvaluation EvaluateOutput(LearnedPolicy learned, Rng rng, CancellationToken cancellationToken)
     {
         var policy = learned.Sequence ?? throw new InvalidOperationException("a text problem evaluates sequence-level outputs");
         // What the run itself drew, before the evaluation's draws join the table.

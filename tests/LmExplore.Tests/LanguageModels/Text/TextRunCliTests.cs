@@ -81,7 +81,7 @@ public class TextRunCliTests : IDisposable
         Assert.Equal(0, train.ExitCode);
         Assert.Contains("3-gram char model", train.Stdout);
         string prompts = _dir.Write("prompts.jsonl", "{\"prompt\": \"q1: \"}\n{\"prompt\": \"q2: \", \"weight\": 3}\n");
-        string verifier = _dir.Write("v.py", "import sys, json\nfor l in sys.stdin:\n    r = json.loads(l)\n    print(json.dumps({'reward': float(r['response'].count('a'))}), flush=True)\n");
+        string verifier = _dir.Write("v.py", "import sys, json\nfor l in sys.stdin:\n    r = json.loads(l)\n    print(json.dumps({'id': r['id'], 'reward': float(r['response'].count('a'))}), flush=True)\n");
         var run = CliHarness.Invoke("run", "--task", prompts, "--model", modelPath, "--verifier", $"python3 '{verifier}'", "--algo", "passive",
             "--algo-param", "pairs=5", "--seed", "2", "--param", "eval-samples=10", "--param", "verifier-timeout=120", "--json").SingleJsonObject();
         Assert.Equal(10, run.GetProperty("T_data").GetInt64());
@@ -91,15 +91,15 @@ public class TextRunCliTests : IDisposable
     [Fact]
     public void FeatureCommand_GivesTheFeatures_AndGarbageStopsTheRun()
     {
-        string script = _dir.Write("f.py", "import sys, json\nfor l in sys.stdin:\n    r = json.loads(l)['response']\n" +
-            "    n = max(1, len(r))\n    print(json.dumps({'features': [r.count(c) / n for c in 'abcdef']}), flush=True)\n");
+        string script = _dir.Write("f.py", "import sys, json\nfor l in sys.stdin:\n    q = json.loads(l)\n    r = q['response']\n" +
+            "    n = max(1, len(r))\n    print(json.dumps({'id': q['id'], 'features': [r.count(c) / n for c in 'abcdef']}), flush=True)\n");
         var run = CliHarness.Invoke("run", "--task", "letters", "--algo", "passive", "--algo-param", "pairs=5", "--seed", "1",
             "--feature-command", $"python3 '{script}'", "--param", "dim=6", "--param", "eval-samples=10",
             "--param", "verifier-timeout=120", "--json").SingleJsonObject();
         Assert.Equal(6, run.GetProperty("d").GetInt32());
         Assert.Equal(10, run.GetProperty("T_data").GetInt64());
         var bad = CliHarness.Invoke("run", "--task", "letters", "--algo", "passive", "--algo-param", "pairs=5", "--seed", "1",
-            "--feature-command", "echo '{\"features\": [1, 2]}'", "--param", "dim=6");
+            "--feature-command", "echo '{\"id\": 1, \"features\": [1, 2]}'", "--param", "dim=6");
         bad.AssertBadInput("a feature command of the wrong length");
         Assert.Contains("feature command replied", bad.Stderr);
         Assert.Contains("[6 numbers]", bad.Stderr);
