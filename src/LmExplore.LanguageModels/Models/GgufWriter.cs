@@ -5,68 +5,107 @@ using LmExplore.Numerics;
 namespace LmExplore.LanguageModels;
 
 /// <summary>
-/// Writes GGUF v3 files (the llama.cpp model format): header, metadata key–values, tensor infos, 32-byte aligned F32
+/// Writes GGUF v3 files (the llama.cpp model format): header, metadata key–values, tensor infos, 32-byte aligned
 /// tensor data. Used to make the tiny llama-architecture model the test suite loads through LLamaSharp
-/// (<see cref="WriteTinyLlama"/>), since no weights can be downloaded here.
+/// (<see cref="WriteTinyLlama"/>), since no weights can be downloaded here, and — through <see cref="TinyLlama"/>,
+/// whose result can still be changed before <see cref="Save"/> — the malformed variants the suite feeds the loader.
 /// </summary>
 public sealed class GgufWriter
 {
     private const uint Magic = 0x46554747; // "GGUF" little-endian
     private const uint Version = 3;
     private const int Alignment = 32;
-
-    private enum ValueType : uint { UInt32 = 4, Int32 = 5, Float32 = 6, Bool = 7, String = 8, Array = 9 }
+    private const uint F32 = 0; // GGML_TYPE_F32
 
     private readonly List<(string Key, Action<BinaryWriter> Write)> _metadata = [];
-    private readonly List<(string Name, long[] Dims, float[] Data)> _tensors = [];
+    private readonly List<(string Name, long[] Dims, uint Type, byte[] Data)> _tensors = [];
 
-    /// <summary>Adds a string value.</summary>
-    public GgufWriter Add(string key, string value) { _metadata.Add((key, w => { w.Write((uint)ValueType.String); WriteString(w, value); })); return this; }
-    /// <summary>Adds a uint32 value.</summary>
-    public GgufWriter Add(string key, uint value) { _metadata.Add((key, w => { w.Write((uint)ValueType.UInt32); w.Write(value); })); return this; }
-    /// <summary>Adds a float32 value.</summary>
-    public GgufWriter Add(string key, float value) { _metadata.Add((key, w => { w.Write((uint)ValueType.Float32); w.Write(value); })); return this; }
-    /// <summary>Adds a bool value.</summary>
-    public GgufWriter Add(string key, bool value) { _metadata.Add((key, w => { w.Write((uint)ValueType.Bool); w.Write((byte)(value ? 1 : 0)); })); return this; }
-
-    /// <summary>Adds an array of strings.</summary>
-    public GgufWriter Add(string key, IReadOnlyList<string> values)
+    /// <summary>Sets a metadata entry: replaces the entry of the same key in place, or appends one.</summary>
+    private GgufWriter Set(string key, Action<BinaryWriter> write)
     {
-        _metadata.Add((key, w =>
-        {
-            w.Write((uint)ValueType.Array); w.Write((uint)ValueType.String); w.Write((ulong)values.Count);
-            foreach (var v in values) WriteString(w, v);
-        }));
+        int i = _metadata.FindIndex(m => m.Key == key);
+        if (i >= 0) _metadata[i] = (key, write);
+        else _metadata.Add((key, write));
         return this;
     }
 
-    /// <summary>Adds an array of float32.</summary>
-    public GgufWriter Add(string key, IReadOnlyList<float> values)
+    /// <summary>Sets a string value.</summary>
+    public GgufWriter Add(string key, string value) => Set(key, w => { w.Write((uint)GgufValueType.String); WriteString(w, value); });
+    /// <summary>Sets a uint32 value.</summary>
+    public GgufWriter Add(string key, uint value) => Set(key, w => { w.Write((uint)GgufValueType.UInt32); w.Write(value); });
+    /// <summary>Sets an int32 value.</summary>
+    public GgufWriter Add(string key, int value) => Set(key, w => { w.Write((uint)GgufValueType.Int32); w.Write(value); });
+    /// <summary>Sets a float32 value.</summary>
+    public GgufWriter Add(string key, float value) => Set(key, w => { w.Write((uint)GgufValueType.Float32); w.Write(value); });
+    /// <summary>Sets a bool value.</summary>
+    public GgufWriter Add(string key, bool value) => Set(key, w => { w.Write((uint)GgufValueType.Bool); w.Write((byte)(value ? 1 : 0)); });
+
+    /// <summary>Sets an array of strings.</summary>
+    public GgufWriter Add(string key, IReadOnlyList<string> values) => Set(key, w =>
     {
-        _metadata.Add((key, w =>
-        {
-            w.Write((uint)ValueType.Array); w.Write((uint)ValueType.Float32); w.Write((ulong)values.Count);
-            foreach (var v in values) w.Write(v);
-        }));
+        w.Write((uint)GgufValueType.Array); w.Write((uint)GgufValueType.String); w.Write((ulong)values.Count);
+        foreach (var v in values) WriteString(w, v);
+    });
+
+    /// <summary>Sets an array of float32.</summary>
+    public GgufWriter Add(string key, IReadOnlyList<float> values) => Set(key, w =>
+    {
+        w.Write((uint)GgufValueType.Array); w.Write((uint)GgufValueType.Float32); w.Write((ulong)values.Count);
+        foreach (var v in values) w.Write(v);
+    });
+
+    /// <summary>Sets an array of int32.</summary>
+    public GgufWriter Add(string key, IReadOnlyList<int> values) => Set(key, w =>
+    {
+        w.Write((uint)GgufValueType.Array); w.Write((uint)GgufValueType.Int32); w.Write((ulong)values.Count);
+        foreach (var v in values) w.Write(v);
+    });
+
+    /// <summary>Sets an array of uint32.</summary>
+    public GgufWriter Add(string key, IReadOnlyList<uint> values) => Set(key, w =>
+    {
+        w.Write((uint)GgufValueType.Array); w.Write((uint)GgufValueType.UInt32); w.Write((ulong)values.Count);
+        foreach (var v in values) w.Write(v);
+    });
+
+    /// <summary>Appends an entry written verbatim — the type number, then <paramref name="value"/> — whatever it holds,
+    /// and even if the key is already present (for files llama.cpp must not see).</summary>
+    public GgufWriter AddRaw(string key, uint type, byte[] value)
+    {
+        _metadata.Add((key, w => { w.Write(type); w.Write(value); }));
         return this;
     }
 
-    /// <summary>Adds an array of int32.</summary>
-    public GgufWriter Add(string key, IReadOnlyList<int> values)
+    /// <summary>Removes a metadata entry (no-op if absent).</summary>
+    public GgufWriter Remove(string key)
     {
-        _metadata.Add((key, w =>
-        {
-            w.Write((uint)ValueType.Array); w.Write((uint)ValueType.Int32); w.Write((ulong)values.Count);
-            foreach (var v in values) w.Write(v);
-        }));
+        _metadata.RemoveAll(m => m.Key == key);
         return this;
     }
 
-    /// <summary>Adds an F32 tensor. <paramref name="dims"/> in GGUF order: fastest-varying first (an (out, in) matrix is [in, out]).</summary>
+    /// <summary>Sets an F32 tensor (replacing one of the same name in place). <paramref name="dims"/> in GGUF order:
+    /// fastest-varying first (an (out, in) matrix is [in, out]).</summary>
     public GgufWriter Tensor(string name, long[] dims, float[] data)
     {
         if (dims.Aggregate(1L, (a, b) => a * b) != data.Length) throw new ArgumentException($"tensor {name}: dims do not match the data length");
-        _tensors.Add((name, dims, data));
+        var bytes = new byte[data.Length * 4];
+        Buffer.BlockCopy(data, 0, bytes, 0, bytes.Length);
+        return RawTensor(name, dims, F32, bytes);
+    }
+
+    /// <summary>Sets a tensor of any ggml type from its raw bytes, unchecked (replacing one of the same name in place).</summary>
+    public GgufWriter RawTensor(string name, long[] dims, uint type, byte[] data)
+    {
+        int i = _tensors.FindIndex(t => t.Name == name);
+        if (i >= 0) _tensors[i] = (name, dims, type, data);
+        else _tensors.Add((name, dims, type, data));
+        return this;
+    }
+
+    /// <summary>Removes a tensor (no-op if absent).</summary>
+    public GgufWriter RemoveTensor(string name)
+    {
+        _tensors.RemoveAll(t => t.Name == name);
         return this;
     }
 
@@ -80,20 +119,20 @@ public sealed class GgufWriter
         w.Write((ulong)_metadata.Count);
         foreach (var (key, write) in _metadata) { WriteString(w, key); write(w); }
         long offset = 0;
-        foreach (var (name, dims, data) in _tensors)
+        foreach (var (name, dims, type, data) in _tensors)
         {
             WriteString(w, name);
             w.Write((uint)dims.Length);
             foreach (var d in dims) w.Write((ulong)d);
-            w.Write(0u); // GGML_TYPE_F32
+            w.Write(type);
             w.Write((ulong)offset);
-            offset = Align(offset + data.LongLength * 4);
+            offset = Align(offset + data.LongLength);
         }
         w.Flush();
         Pad(w);
-        foreach (var (_, _, data) in _tensors)
+        foreach (var (_, _, _, data) in _tensors)
         {
-            foreach (var x in data) w.Write(x);
+            w.Write(data);
             Pad(w);
         }
         w.Flush();
@@ -120,20 +159,35 @@ public sealed class GgufWriter
     /// letters, digits and some punctuation), dimension 32, 2 layers, 4 heads, feed-forward 64, context 256, F32,
     /// output tied to the embeddings. About 130 KB; llama.cpp loads it in milliseconds.
     /// </summary>
-    public static void WriteTinyLlama(string path, ulong seed = 1, int dim = 32, int layers = 2, int heads = 4, int feedForward = 64)
+    public static void WriteTinyLlama(string path, ulong seed = 1, int dim = 32, int layers = 2, int heads = 4, int feedForward = 64) =>
+        TinyLlama(new TinyLlamaOptions { Seed = seed, Dim = dim, Layers = layers, Heads = heads, FeedForward = feedForward }).Save(path);
+
+    /// <summary>The pieces of the tiny model's vocabulary after its special and byte tokens: ▁, a–z, 0–9 and some punctuation.</summary>
+    public static IReadOnlyList<string> TinyPieces { get; } =
+        ["\u2581", .. Enumerable.Range('a', 26).Select(c => ((char)c).ToString()), .. Enumerable.Range('0', 10).Select(c => ((char)c).ToString()),
+         ">", ":", "+", "=", ".", ",", "?", "!", "-"];
+
+    /// <summary>
+    /// The tiny llama model of <see cref="WriteTinyLlama"/> as a writer not yet saved, so that a caller can change it
+    /// first (<see cref="Add(string, uint)"/> and the other setters replace entries in place). With the default options
+    /// it saves the very file <see cref="WriteTinyLlama"/> writes. Vocabulary: &lt;unk&gt;, &lt;s&gt;, &lt;/s&gt;, the byte tokens
+    /// (unless <see cref="TinyLlamaOptions.ByteTokens"/> is false), then <see cref="TinyLlamaOptions.Pieces"/>; special
+    /// and byte tokens score 0, the n-th piece −n.
+    /// </summary>
+    public static GgufWriter TinyLlama(TinyLlamaOptions? options = null)
     {
+        var o = options ?? new TinyLlamaOptions();
+        int dim = o.Dim, layers = o.Layers, heads = o.Heads, feedForward = o.FeedForward;
         var tokens = new List<string> { "<unk>", "<s>", "</s>" };
         var types = new List<int> { 2, 3, 3 };
-        for (int b = 0; b < 256; b++) { tokens.Add($"<0x{b:X2}>"); types.Add(6); }
-        var pieces = new List<string> { "\u2581" };
-        for (char c = 'a'; c <= 'z'; c++) pieces.Add(c.ToString());
-        for (char c = '0'; c <= '9'; c++) pieces.Add(c.ToString());
-        pieces.AddRange([">", ":", "+", "=", ".", ",", "?", "!", "-"]);
-        foreach (var p in pieces) { tokens.Add(p); types.Add(1); }
-        var scores = tokens.Select((_, i) => i < 259 ? 0f : -(float)(i - 259)).ToList();
+        if (o.ByteTokens)
+            for (int b = 0; b < 256; b++) { tokens.Add($"<0x{b:X2}>"); types.Add(6); }
+        int firstPiece = tokens.Count;
+        foreach (var p in o.Pieces ?? TinyPieces) { tokens.Add(p); types.Add(1); }
+        var scores = tokens.Select((_, i) => i < firstPiece ? 0f : -(float)(i - firstPiece)).ToList();
         int vocab = tokens.Count;
 
-        var rng = new Rng(seed).Split("tiny-gguf");
+        var rng = new Rng(o.Seed).Split("tiny-gguf");
         float[] Random(long n, double scale)
         {
             var a = new float[n];
@@ -173,6 +227,25 @@ public sealed class GgufWriter
             w.Tensor(b + "ffn_up.weight", [dim, feedForward], Random((long)dim * feedForward, 0.2));
             w.Tensor(b + "ffn_down.weight", [feedForward, dim], Random((long)dim * feedForward, 0.2));
         }
-        w.Save(path);
+        return w;
     }
+}
+
+/// <summary>The shape and vocabulary of <see cref="GgufWriter.TinyLlama"/>'s model.</summary>
+public sealed record TinyLlamaOptions
+{
+    /// <summary>Seed of the random weights.</summary>
+    public ulong Seed { get; init; } = 1;
+    /// <summary>Embedding dimension.</summary>
+    public int Dim { get; init; } = 32;
+    /// <summary>Layers.</summary>
+    public int Layers { get; init; } = 2;
+    /// <summary>Attention heads.</summary>
+    public int Heads { get; init; } = 4;
+    /// <summary>Feed-forward width.</summary>
+    public int FeedForward { get; init; } = 64;
+    /// <summary>Whether the vocabulary has the 256 byte tokens (byte fallback: any text can be encoded).</summary>
+    public bool ByteTokens { get; init; } = true;
+    /// <summary>The ordinary vocabulary entries (null: <see cref="GgufWriter.TinyPieces"/>).</summary>
+    public IReadOnlyList<string>? Pieces { get; init; }
 }

@@ -139,7 +139,56 @@ public class GgufModelTests : IClassFixture<GgufModelTests.TinyModelFile>
         var truncated = Path.Combine(dir.Path, "truncated.gguf");
         File.WriteAllBytes(truncated, File.ReadAllBytes(_path)[..4096]);
         var e3 = Assert.Throws<InputException>(() => GgufModel.Load(truncated));
-        Assert.Contains("could not load", e3.Message);
+        Assert.Contains("metadata key 'tokenizer.ggml.tokens'", e3.Message);
         Assert.DoesNotContain('\n', e3.Message);
+    }
+
+    [Fact]
+    public void WhatOnlyLlamaCppRefuses_IsReportedWithItsReason()
+    {
+        using var dir = new TempDirectory("gguf-reason");
+        // Valid as far as the validator goes (expert tensors are left to llama.cpp), refused by llama.cpp.
+        string experts = GgufFixtures.Tiny(dir.Path, "experts.gguf", w => w.Add("llama.expert_count", 4u).Add("llama.expert_used_count", 1u));
+        var e = Assert.Throws<InputException>(() => GgufModel.Load(experts));
+        Assert.Equal($"{experts}: llama.cpp could not load the model (missing tensor 'blk.0.ffn_gate_inp.weight')", e.Message);
+        string foo = GgufFixtures.Tiny(dir.Path, "foo.gguf", w => w.Add("general.architecture", "foo")
+            .Add("foo.context_length", 256u).Add("foo.embedding_length", 32u).Add("foo.block_count", 2u));
+        var e2 = Assert.Throws<InputException>(() => GgufModel.Load(foo));
+        Assert.Contains("llama.cpp could not load the model (", e2.Message);
+        Assert.Contains("unknown model architecture: 'foo'", e2.Message);
+        Assert.DoesNotContain("failed to load model", e2.Message);
+    }
+
+    [Fact]
+    public void TokensLongerThanTheDecodeBuffer_DecodeWhole()
+    {
+        using var dir = new TempDirectory("gguf-long");
+        string ascii = new('x', 100), utf8 = string.Concat(Enumerable.Repeat("é", 40)) + "ü"; // 100 and 82 bytes
+        string path = GgufFixtures.Tiny(dir.Path, "long.gguf", options: new TinyLlamaOptions { Pieces = [.. GgufWriter.TinyPieces, ascii, utf8] });
+        using var m = GgufModel.Load(path);
+        int a = m.VocabSize - 2, b = m.VocabSize - 1;
+        Assert.Equal(ascii, m.Decode([a]));
+        Assert.Equal(utf8, m.Decode([b]));
+        Assert.Equal("ab" + ascii + utf8 + "c" + ascii, m.Decode([.. m.Encode("ab"), a, b, .. m.Encode("c"), a]));
+    }
+
+    [Fact]
+    public void NonFiniteLogitsForSomeContext_AreAnError_AndTheModelRecovers()
+    {
+        using var dir = new TempDirectory("gguf-row");
+        // An untied output matrix and one NaN row of the embedding: the logits after BOS are finite, after 'z' they are not.
+        int vocab = GgufFixtures.TinyTokens().Count, z = GgufFixtures.TinyTokens().IndexOf("z");
+        var embd = Enumerable.Range(0, 32 * vocab).Select(i => i / 32 == z ? float.NaN : (float)(0.1 * Math.Sin(i))).ToArray();
+        var output = Enumerable.Range(0, 32 * vocab).Select(i => (float)(0.1 * Math.Cos(i))).ToArray();
+        string path = GgufFixtures.Tiny(dir.Path, "row.gguf", w => w.Tensor("token_embd.weight", [32, vocab], embd).Tensor("output.weight", [32, vocab], output));
+        using var m = GgufModel.Load(path);
+        var lp = new double[m.VocabSize];
+        m.NextTokenLogProbs(m.Encode("ab"), lp);
+        var e = Assert.Throws<InputException>(() => m.NextTokenLogProbs(m.Encode("abz"), lp));
+        Assert.Contains("llama.cpp gave a non-finite logit", e.Message);
+        Assert.Contains("after 4 tokens of context", e.Message);
+        var again = new double[m.VocabSize];
+        m.NextTokenLogProbs(m.Encode("ab"), again);
+        Assert.Equal(lp, again);
     }
 }
