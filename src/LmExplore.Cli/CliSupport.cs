@@ -191,6 +191,12 @@ internal static class CliSupport
             error.WriteLine("interrupted: cancelled by Ctrl-C, no result written");
             return ExitCodes.Interrupted;
         }
+        catch (AggregateException e) when (e.Flatten().InnerExceptions is { Count: > 0 } inner && inner.All(x => x is InputException))
+        {
+            // Runs in parallel (frontier's seeds) that all refused their input: the input is bad, not the program.
+            error.WriteLine($"error: {OneLine(inner[0].Message)}");
+            return ExitCodes.BadInput;
+        }
         catch (Exception e)
         {
             error.WriteLine($"internal error (a bug — please report it): {e.GetType().Name}: {OneLine(e.Message)}");

@@ -4,6 +4,7 @@ using System.Runtime.InteropServices;
 using LmExplore.Experiments;
 using LmExplore.Experiments.Reproduce;
 using LmExplore.Experiments.Sweeps;
+using LmExplore.Instances;
 using Spectre.Console;
 
 namespace LmExplore.Cli;
@@ -31,13 +32,14 @@ internal static class ExperimentCommands
         {
             var configPath = parse.GetValue(config)!;
             var dir = parse.GetValue(outDir)!;
+            OutputPath.Directory(dir, "--out"); // before any work: a file, FIFO or device there is refused at once
             Shard? s = parse.GetValue(shard) is string text ? Shard.Parse(text) : null;
             int p = parse.GetValue(parallel);
             if (p < 1) throw new InputException("--parallel must be at least 1");
-            var plan = SweepPlan.Create(SweepConfig.Load(configPath));
+            var plan = NamingConfig(configPath, () => SweepPlan.Create(SweepConfig.Load(configPath)));
             int shardCount = plan.ShardRuns(s).Count();
             using var interrupt = new Interrupt();
-            var options = new SweepOptions(dir, s, parse.GetValue(resume), p);
+            var options = new SweepOptions(dir, s, parse.GetValue(resume), p, ConfigSource: configPath);
             var outcome = WithProgress($"sweep {plan.Config.Name}{(s is Shard sh ? $" [{sh}]" : "")}", shardCount,
                 report => SweepEngine.Run(plan, options, RunOne, new ActionProgress<SweepProgress>(x => report(x.Done)), interrupt.Token,
                     (key, e) => CliSupport.Error.WriteLine($"run failed (recorded with status error): {key}: {e.GetType().Name}: {CliSupport.OneLine(e.Message)}")));
@@ -64,6 +66,7 @@ internal static class ExperimentCommands
         var command = new Command("merge", "Combine the results of the shards of one sweep; refuses shards of different sweeps.") { outFile, allowMissing, dirs };
         command.SetAction(parse => CliSupport.Guard(() =>
         {
+            OutputPath.File(parse.GetValue(outFile)!, "--out", directoryMayBeCreated: true); // before reading the shards
             var outcome = SweepMerge.Merge(parse.GetValue(dirs)!);
             if (outcome.MissingKeys.Count > 0)
             {
@@ -88,9 +91,13 @@ internal static class ExperimentCommands
         var command = new Command("reproduce", "Run the paper's experiments (docs/EXPERIMENTS.md) and write CSVs, SVG figures and report.html.") { quick, outDir, parallel, only };
         command.SetAction(parse => CliSupport.Guard(() =>
         {
+            OutputPath.Directory(parse.GetValue(outDir)!, "--out"); // before any work
             int p = parse.GetValue(parallel);
             if (p < 1) throw new InputException("--parallel must be at least 1");
             var ids = parse.GetValue(only)?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+            // An empty selection would otherwise mean "no --only", i.e. every experiment: hours instead of none.
+            if (ids is { Length: 0 })
+                throw new InputException($"--only needs at least one experiment id (known: {string.Join(", ", ExperimentRegistry.All.Select(e => e.Id))})");
             var options = new ReproduceOptions(parse.GetValue(outDir)!, parse.GetValue(quick), p, ids);
             var experiments = ExperimentRegistry.Select(ids);
             var plans = experiments.Select(e => SweepPlan.Create(SweepConfig.Parse(e.SweepConfigJson(options.Quick)))).ToList();
@@ -125,6 +132,20 @@ internal static class ExperimentCommands
             return ExitCodes.Ok;
         }));
         return command;
+    }
+
+    /// <summary>Runs <paramref name="body"/> (reading and planning a sweep config); bad input that does not say which file
+    /// it is in gets the config's path in front, so the user knows where to look.</summary>
+    private static T NamingConfig<T>(string configPath, Func<T> body)
+    {
+        try
+        {
+            return body();
+        }
+        catch (InputException e) when (!e.Message.Contains(configPath, StringComparison.Ordinal))
+        {
+            throw new InputException($"{configPath}: {e.Message}");
+        }
     }
 
     /// <summary>True on an interactive terminal (progress bar); false for logs (progress lines).</summary>

@@ -20,9 +20,10 @@ internal static class ExportCommand
         {
             string fmt = parse.GetValue(format)!;
             if (fmt is not ("csv" or "parquet")) throw new InputException($"--format: unknown format '{fmt}' (supported: csv, parquet)");
+            string outPath = parse.GetValue(output)!;
+            LmExplore.Instances.OutputPath.File(outPath, "--out"); // before reading the runs
             var runs = RunSet.Load(parse.GetValue(source)!);
             var table = RunTable.Build(runs.Records);
-            string outPath = parse.GetValue(output)!;
             if (fmt == "csv") ReportCommand.WriteFile(outPath, table.ToCsv());
             else ReportCommand.WriteFile(outPath, RunTableParquet.ToBytes(table));
             CliSupport.Out.WriteLine($"exported {table.RowCount} runs × {table.Columns.Count} columns → {outPath}");

@@ -10,6 +10,12 @@ namespace LmExplore.Cli;
 /// <summary><c>lmexplore frontier</c>: compute-to-ε and data-to-ε of one algorithm on one instance.</summary>
 internal static class FrontierCommand
 {
+    /// <summary>
+    /// The largest budget a grid may name. The grid is walked in doubles and the data scan doubles compute-to-ε, so
+    /// budgets near 2⁶³ would overflow 64-bit counts; 10¹⁸ oracle calls is beyond any run anyway.
+    /// </summary>
+    internal const long MaxBudget = 1_000_000_000_000_000_000;
+
     public static Command Create(CliContext context)
     {
         var instance = new Option<string>("--instance") { HelpName = "family|file.json", Description = $"Instance family ({string.Join(", ", InstanceCatalog.Families)}) or instance file.", Required = true };
@@ -38,13 +44,16 @@ internal static class FrontierCommand
             if (n < 1 || n > 10_000) throw new InputException($"--seeds must lie in [1, 10000], got {n}");
             int p = parse.GetValue(parallel);
             if (p < 1) throw new InputException("--parallel must be at least 1");
+            foreach (var option in new[] { compFrom, compTo, dataFrom, dataTo, dataScanComp })
+                if (parse.GetValue(option) is > MaxBudget)
+                    throw new InputException($"{option.Name} must be at most {MaxBudget} (1e18), got {parse.GetValue(option)}");
             var request = new FrontierRequest(parse.GetValue(instance)!, CliSupport.ParseKeyValues(parse.GetValue(parameters), "--param"),
                 parse.GetValue(algo)!, CliSupport.ParseKeyValues(parse.GetValue(algoParams), "--algo-param"),
                 Enumerable.Range(1, n).Select(i => (ulong)i).ToArray(), parse.GetValue(delta), parse.GetValue(ratio),
                 parse.GetValue(compFrom) ?? 16, parse.GetValue(compTo) ?? 1_000_000_000, parse.GetValue(dataFrom) ?? 4,
                 parse.GetValue(dataTo) ?? 10_000_000, parse.GetValue(dataScanComp), p);
             string? outPath = parse.GetValue(output);
-            if (outPath is { Length: 0 }) throw new InputException("--out needs a file name (got an empty string)");
+            if (outPath is not null) OutputPath.File(outPath, "--out"); // before the scans, which can take hours
             bool asJson = parse.GetValue(json);
             // Validate the instance and algorithm once, before the scan, so bad input fails in milliseconds.
             bool tokenLevel = LmExplore.Algorithms.AlgorithmRegistry.IsTokenLevel(request.Algorithm);

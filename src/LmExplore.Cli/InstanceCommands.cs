@@ -29,9 +29,10 @@ internal static class InstanceCommands
         var command = new Command("export", "Write an instance as a JSON file (lmexplore.instance/v1, or lmexplore.autoregressive/v1 for chain) or as numpy .npz (enumerable instances).") { instance, parameters, seed, output, normalize };
         command.SetAction(parse => CliSupport.Guard(() =>
         {
+            string path = parse.GetValue(output)!;
+            OutputPath.File(path, "--out"); // before building the instance, which can take a while
             var loaded = InstanceCatalog.CreateAny(parse.GetValue(instance)!, CliSupport.ParseKeyValues(parse.GetValue(parameters), "--param"),
                 parse.GetValue(seed), parse.GetValue(normalize));
-            string path = parse.GetValue(output)!;
             string format = InstanceFile.Write(loaded, path); // temp file + rename: never a half-written file
             string shape = loaded.Enumerable is { } e
                 ? $"{e.Prompts.Count} prompts, {e.TotalResponses} responses, d = {e.Dimension}"

@@ -77,17 +77,27 @@ internal static class LmCommand
                 "word" => NGramLevel.Word,
                 var other => throw new InputException($"--level must be char or word, got '{other}'"),
             };
+            string outPath = parse.GetValue(output)!;
+            LmExplore.Instances.OutputPath.File(outPath, "--out"); // before reading the corpus and training
             IEnumerable<string> lines;
             if (path == LettersTask.Name) lines = LettersTask.Corpus(LettersTask.CorpusSeed, LettersTask.CorpusLines);
             else
             {
                 if (Directory.Exists(path)) throw new InputException($"--corpus '{path}' is a directory");
                 if (!File.Exists(path)) throw new InputException($"--corpus '{path}': file not found");
-                lines = File.ReadAllLines(path, Encoding.UTF8);
+                LmExplore.Instances.InputPath.Check(path, "--corpus");
+                string[] text;
+                try
+                {
+                    text = File.ReadAllLines(path, Encoding.UTF8);
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                {
+                    throw new InputException($"--corpus '{path}': cannot read ({CliSupport.OneLine(e.Message)})");
+                }
+                if (lvl == NGramLevel.Word) RefuseEosWord(text, path);
+                lines = text;
             }
-            string outPath = parse.GetValue(output)!;
-            var dir = Path.GetDirectoryName(Path.GetFullPath(outPath));
-            if (dir is not null && !Directory.Exists(dir)) throw new InputException($"--out '{outPath}': directory '{dir}' does not exist");
             var clock = Stopwatch.StartNew();
             var model = NGramModel.Train(lines, parse.GetValue(order), lvl);
             model.Save(outPath);
@@ -98,6 +108,17 @@ internal static class LmCommand
         return command;
     }
 
+    /// <summary>
+    /// A word-level corpus may not hold the word <c>&lt;/s&gt;</c>: it is the model's end-of-sequence token, so the counts
+    /// would put an end in the middle of a sequence, and the written model would be refused when it is loaded.
+    /// </summary>
+    private static void RefuseEosWord(string[] lines, string path)
+    {
+        for (int i = 0; i < lines.Length; i++)
+            if (lines[i].Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries).Contains(NGramModel.EosName))
+                throw new InputException($"--corpus '{path}': line {i + 1} holds the word '{NGramModel.EosName}', the model's end-of-sequence token; remove it (or train with --level char)");
+    }
+
     private static Command TinyGguf()
     {
         var output = new Option<string>("--out") { HelpName = "tiny.gguf", Description = "Where to write the model.", Required = true };
@@ -106,8 +127,7 @@ internal static class LmCommand
         command.SetAction(parse => CliSupport.Guard(() =>
         {
             string outPath = parse.GetValue(output)!;
-            var dir = Path.GetDirectoryName(Path.GetFullPath(outPath));
-            if (dir is not null && !Directory.Exists(dir)) throw new InputException($"--out '{outPath}': directory '{dir}' does not exist");
+            LmExplore.Instances.OutputPath.File(outPath, "--out");
             ulong s = parse.GetResult(seed) is null ? 1 : parse.GetValue(seed);
             GgufWriter.WriteTinyLlama(outPath, s);
             CliSupport.Out.WriteLine($"wrote {new FileInfo(outPath).Length:N0} bytes → {outPath}");

@@ -15,10 +15,12 @@ internal static class ReportCommand
         command.SetAction(parse => CliSupport.Guard(() =>
         {
             string path = parse.GetValue(source)!;
-            var runs = RunSet.Load(path);
             string outPath = parse.GetValue(output) ?? (Directory.Exists(path)
                 ? Path.Combine(path, "report.html")
                 : Path.Combine(Path.GetDirectoryName(Path.GetFullPath(path))!, Path.GetFileNameWithoutExtension(path) + ".report.html"));
+            // Before reading the runs; a default beside a source that does not exist is left to the source's own message.
+            if (parse.GetValue(output) is not null || Path.Exists(path)) LmExplore.Instances.OutputPath.File(outPath, "--out");
+            var runs = RunSet.Load(path);
             WriteFile(outPath, SweepReport.Render(runs));
             CliSupport.Out.WriteLine($"report of {runs.Records.Count} runs → {outPath}");
             return ExitCodes.Ok;
@@ -32,10 +34,7 @@ internal static class ReportCommand
     /// <summary>Writes bytes atomically into an existing directory; a missing directory or an unwritable path is bad input.</summary>
     internal static void WriteFile(string path, byte[] bytes)
     {
-        if (path.Length == 0) throw new InputException("--out needs a file name (got an empty string)");
-        if (Directory.Exists(path)) throw new InputException($"--out '{path}' is a directory");
-        var directory = Path.GetDirectoryName(Path.GetFullPath(path))!;
-        if (!Directory.Exists(directory)) throw new InputException($"--out '{path}': directory '{directory}' does not exist");
+        LmExplore.Instances.OutputPath.File(path, "--out");
         try
         {
             AtomicFile.WriteAllBytes(path, bytes);

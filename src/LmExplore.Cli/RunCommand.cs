@@ -58,7 +58,8 @@ internal static class RunCommand
             string? outPath = parse.GetValue(output);
             if (outPath is not null)
             {
-                CheckAppendable(outPath); // fail before a long run, not after it
+                // Fail before a long run, not after it; a symbolic link is appended through, to its final target.
+                outPath = OutputPath.File(outPath, "--out");
                 // A file a sweep is writing would refuse the append after the run, losing its result: refuse before it.
                 ResultsFileLock.Acquire(outPath, "run --out", AppendLockWait).Dispose();
             }
@@ -67,7 +68,7 @@ internal static class RunCommand
             if (drawCount is not null && drawPath is null) throw new InputException("--output-samples needs --output-samples-file");
             if (drawCount is null && drawPath is not null) throw new InputException("--output-samples-file needs --output-samples N");
             if (drawCount is 0) throw new InputException("--output-samples must be at least 1");
-            if (drawPath is not null) CheckAppendable(drawPath, "--output-samples-file");
+            if (drawPath is not null) OutputPath.File(drawPath, "--output-samples-file");
 
             RunOutcome? outcome = null;
             RunResult result;
@@ -107,15 +108,6 @@ internal static class RunCommand
         return command;
     }
 
-    /// <summary>The directory of <paramref name="path"/> must exist and the path must not be a directory.</summary>
-    private static void CheckAppendable(string path, string flag = "--out")
-    {
-        if (path.Length == 0) throw new InputException($"{flag} needs a file name (got an empty string)");
-        if (Directory.Exists(path)) throw new InputException($"{flag} '{path}' is a directory");
-        var directory = Path.GetDirectoryName(Path.GetFullPath(path));
-        if (directory is not null && !Directory.Exists(directory)) throw new InputException($"{flag} '{path}': directory '{directory}' does not exist");
-    }
-
     /// <summary>How long an append waits for other writers of the file (other runs' appends take milliseconds).</summary>
     internal static readonly TimeSpan AppendLockWait = TimeSpan.FromSeconds(60);
 
@@ -127,6 +119,7 @@ internal static class RunCommand
     /// </summary>
     internal static void AppendLine(string path, string jsonLine)
     {
+        path = OutputPath.File(path, "--out"); // again: the run took a while, and an append must not open a FIFO
         using var fileLock = ResultsFileLock.Acquire(path, "run --out", AppendLockWait);
         try
         {

@@ -28,6 +28,7 @@ public sealed record RunSet(IReadOnlyList<SweepRecord> Records, string Source, s
             return new RunSet(merged.Records, path, merged.Plan.Config.Name, merged.Expected);
         }
         if (!File.Exists(path)) throw new InputException($"'{path}' is neither a sweep directory nor a results file");
+        LmExplore.Instances.InputPath.Check(path);
         var records = ReadLines(path);
         if (records.Count == 0) throw new InputException($"{path}: no run results in it");
         return new RunSet(records, path, Path.GetFileNameWithoutExtension(path), null);

@@ -59,7 +59,8 @@ public sealed class RunTable
     /// <summary>
     /// The table as CSV (RFC 4180, header row, <c>\n</c> line ends): numbers in shortest round-trip invariant form
     /// (integers without exponent), infinities as <c>inf</c>/<c>-inf</c>, missing values as empty cells, text quoted
-    /// when it holds a comma, quote or line break. pandas' <c>read_csv</c> types every numeric column as a number.
+    /// when it holds a comma, quote or line break, and prefixed with <c>'</c> when a spreadsheet would read it as a formula
+    /// (<see cref="NeutralizeFormula"/>). pandas' <c>read_csv</c> types every numeric column as a number.
     /// </summary>
     public string ToCsv()
     {
@@ -84,9 +85,16 @@ public sealed class RunTable
         long l => l.ToString(CultureInfo.InvariantCulture),
         bool b => b ? "true" : "false",
         ulong u => u.ToString(CultureInfo.InvariantCulture),
-        string s => CsvField(s),
-        _ => CsvField(Convert.ToString(value, CultureInfo.InvariantCulture) ?? ""),
+        string s => CsvField(NeutralizeFormula(s)),
+        _ => CsvField(NeutralizeFormula(Convert.ToString(value, CultureInfo.InvariantCulture) ?? "")),
     };
+
+    /// <summary>
+    /// A text cell that a spreadsheet would run as a formula — starting with <c>=</c>, <c>+</c>, <c>-</c>, <c>@</c>, a tab
+    /// or a carriage return — gets a leading <c>'</c>, so that opening an export of untrusted results (labels, prompts,
+    /// instance names) shows the text instead of evaluating it. Numbers are never text cells, so they stay numbers.
+    /// </summary>
+    public static string NeutralizeFormula(string s) => s.Length > 0 && s[0] is '=' or '+' or '-' or '@' or '\t' or '\r' ? "'" + s : s;
 
     /// <summary>A number as CSV text: empty for NaN, <c>inf</c>/<c>-inf</c>, integers below 1e15 without exponent, else round-trip form.</summary>
     public static string FormatNumber(double x) =>

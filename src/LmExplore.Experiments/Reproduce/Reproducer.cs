@@ -76,14 +76,15 @@ public static class Reproducer
         var experiments = ExperimentRegistry.Select(options.Only);
         var plans = experiments.Select(e => SweepPlan.Create(SweepConfig.Parse(e.SweepConfigJson(options.Quick), $"{e.Id} config"))).ToList();
         int overallTotal = plans.Sum(p => p.Runs.Count), overallBefore = 0;
-        Directory.CreateDirectory(options.OutDir);
+        // A dangling symbolic link is written through: the directory it names is created.
+        LmExplore.Instances.OutputPath.CreateDirectory(LmExplore.Instances.OutputPath.Directory(options.OutDir, "--out"), "--out");
         var outcomes = new List<ExperimentOutcome>();
         for (int i = 0; i < experiments.Count; i++)
         {
             var experiment = experiments[i];
             var plan = plans[i];
             var dir = Path.Combine(options.OutDir, experiment.Id);
-            Directory.CreateDirectory(dir);
+            LmExplore.Instances.OutputPath.CreateDirectory(LmExplore.Instances.OutputPath.Directory(dir, "--out"), "--out");
             AtomicFile.WriteAllText(Path.Combine(dir, "sweep.json"), experiment.SweepConfigJson(options.Quick) + "\n");
             var expClock = Stopwatch.StartNew();
             int before = overallBefore;

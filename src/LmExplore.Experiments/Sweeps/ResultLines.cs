@@ -55,6 +55,7 @@ public static class ResultLines
         tornTail = false;
         var records = new List<SweepRecord>();
         if (!File.Exists(path)) return records;
+        LmExplore.Instances.InputPath.Check(path);
         byte[] bytes = File.ReadAllBytes(path);
         int start = 0, lineNumber = 0;
         long goodEnd = 0;

@@ -31,10 +31,12 @@ public sealed class ResultsFileLock : IDisposable
     /// <summary>The results file this lock guards.</summary>
     public string ResultsPath { get; }
 
-    /// <summary>The sidecar lock file of <paramref name="resultsPath"/>: <c>.NAME.lock</c> in the same directory.</summary>
+    /// <summary>The sidecar lock file of <paramref name="resultsPath"/>: <c>.NAME.lock</c> in the same directory (that of
+    /// the link's final target when the path is a symbolic link).</summary>
     public static string LockPathOf(string resultsPath)
     {
-        var full = Path.GetFullPath(resultsPath);
+        // Beside the final target of a symbolic link: writers reaching one file through different names share its lock.
+        var full = LmExplore.Instances.OutputPath.Resolve(resultsPath) ?? Path.GetFullPath(resultsPath);
         return Path.Combine(Path.GetDirectoryName(full)!, "." + Path.GetFileName(full) + ".lock");
     }
 

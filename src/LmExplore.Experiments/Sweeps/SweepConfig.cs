@@ -103,11 +103,30 @@ public sealed record SweepConfig(
     /// <summary>The format tag.</summary>
     public const string Format = "lmexplore.sweep/v1";
 
-    /// <summary>Reads a config file; bad input throws <see cref="InputException"/> naming the JSON path.</summary>
+    /// <summary>Reads a config file; bad input throws <see cref="InputException"/> naming the file and the JSON path.</summary>
     public static SweepConfig Load(string path)
     {
+        if (Directory.Exists(path)) throw new InputException($"sweep config '{path}' is a directory, not a file");
         if (!File.Exists(path)) throw new InputException($"sweep config '{path}' does not exist");
-        return Parse(File.ReadAllText(path), Path.GetFileName(path));
+        LmExplore.Instances.InputPath.Check(path, "sweep config");
+        string json;
+        try
+        {
+            json = File.ReadAllText(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new InputException($"sweep config '{path}': cannot read ({e.Message.ReplaceLineEndings(" ")})");
+        }
+        try
+        {
+            return Parse(json, path);
+        }
+        catch (InputException e) when (!e.Message.StartsWith(path + ":", StringComparison.Ordinal))
+        {
+            // Parse names the JSON path; the user also needs to know which file it is in.
+            throw new InputException($"{path}: {e.Message}");
+        }
     }
 
     /// <summary>Parses a config; bad input throws <see cref="InputException"/> naming the JSON path.</summary>

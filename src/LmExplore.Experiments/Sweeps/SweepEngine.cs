@@ -8,7 +8,8 @@ namespace LmExplore.Experiments.Sweeps;
 /// <param name="Shard">The 1/n slice to run, or null for all runs.</param>
 /// <param name="Resume">Continue a directory that already has results (skipping finished keys).</param>
 /// <param name="Parallelism">Concurrent runs (≥ 1).</param>
-public sealed record SweepOptions(string OutDir, Shard? Shard = null, bool Resume = false, int Parallelism = 1);
+/// <param name="ConfigSource">The config file, named in the error of a run whose settings it holds are bad input.</param>
+public sealed record SweepOptions(string OutDir, Shard? Shard = null, bool Resume = false, int Parallelism = 1, string? ConfigSource = null);
 
 /// <summary>Progress of a sweep: runs finished (including those found on resume) out of the runs of this shard.</summary>
 public readonly record struct SweepProgress(int Done, int Total, string? LastKey);
@@ -53,8 +54,11 @@ public static class SweepEngine
         IProgress<SweepProgress>? progress = null, CancellationToken cancellationToken = default, Action<string, Exception>? onRunError = null)
     {
         if (options.Parallelism < 1) throw new InputException("--parallel must be at least 1");
-        Directory.CreateDirectory(options.OutDir);
+        // The output rules (OutputPath): a directory (or one that can be created) holding a regular results file.
+        // A dangling symbolic link is written through: the directory it names is created.
+        LmExplore.Instances.OutputPath.CreateDirectory(LmExplore.Instances.OutputPath.Directory(options.OutDir, "--out"), "--out");
         var resultsPath = Path.Combine(options.OutDir, ResultsFileName(options.Shard));
+        LmExplore.Instances.OutputPath.File(resultsPath, "results file");
         // Held until the last line is written: a second sweep on the same results file refuses at once instead of
         // interleaving lines (or resuming from a file that is still growing).
         using var fileLock = ResultsFileLock.Acquire(resultsPath, $"sweep '{plan.Config.Name}'", TimeSpan.Zero);
@@ -120,7 +124,7 @@ public static class SweepEngine
                         }
                         catch (InputException e)
                         {
-                            Interlocked.CompareExchange(ref badInput, new InputException($"run {sweepRun.Key}: {e.Message}"), null);
+                            Interlocked.CompareExchange(ref badInput, new InputException($"{(options.ConfigSource is { } source ? source + ": " : "")}run {sweepRun.Key}: {e.Message}"), null);
                             stop.Cancel();
                             return;
                         }

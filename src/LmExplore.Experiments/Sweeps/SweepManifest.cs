@@ -23,6 +23,7 @@ public sealed record SweepManifest(string Hash, string Name, ulong SweepSeed, in
     {
         var path = Path.Combine(dir, FileName);
         if (!File.Exists(path)) return null;
+        LmExplore.Instances.InputPath.Check(path);
         try
         {
             using var doc = JsonDocument.Parse(File.ReadAllText(path));
@@ -64,7 +65,9 @@ public static class AtomicFile
     /// <summary>Writes bytes atomically.</summary>
     public static void WriteAllBytes(string path, byte[] bytes)
     {
-        var full = Path.GetFullPath(path);
+        // The output rule of every writer (LmExplore.Instances.OutputPath): never over a FIFO or device, and through a
+        // symbolic link to its final target.
+        var full = LmExplore.Instances.OutputPath.Target(path);
         var tmp = Path.Combine(Path.GetDirectoryName(full)!, $".{Path.GetFileName(full)}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp");
         try
         {

@@ -68,7 +68,8 @@ public static class SweepMerge
         var sb = new StringBuilder();
         foreach (var r in records) sb.Append(ResultLines.Format(r.Key, r.Settings, r.Result)).Append('\n');
         var dir = Path.GetDirectoryName(Path.GetFullPath(path))!;
-        Directory.CreateDirectory(dir);
+        LmExplore.Instances.OutputPath.File(path, "--out", directoryMayBeCreated: true);
+        LmExplore.Instances.OutputPath.CreateDirectory(dir, "--out");
         using var fileLock = ResultsFileLock.Acquire(path, "merge", LockWait);
         AtomicFile.WriteAllText(path, sb.ToString());
     }

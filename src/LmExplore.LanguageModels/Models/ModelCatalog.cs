@@ -54,7 +54,11 @@ public sealed class ModelKind
 public static class ModelCatalog
 {
     private static readonly ModelKind Gguf = new("gguf", "FILE.gguf",
-        spec => spec.EndsWith(".gguf", StringComparison.OrdinalIgnoreCase), path => GgufModel.Load(path));
+        spec => spec.EndsWith(".gguf", StringComparison.OrdinalIgnoreCase), path =>
+        {
+            LmExplore.Instances.InputPath.Check(path); // a FIFO would block llama.cpp's reader, a device would never end
+            return GgufModel.Load(path);
+        });
     private static readonly ModelKind NGram = new("ngram", "an n-gram model file from 'lm train'",
         spec => File.Exists(spec) || Directory.Exists(spec), OpenNGram);
 

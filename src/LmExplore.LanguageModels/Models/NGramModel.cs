@@ -298,7 +298,8 @@ public sealed class NGramModel : AutoregressiveLanguageModel
                 "word" => NGramLevel.Word,
                 var other => throw input.Fail("$.level", $"expected \"char\" or \"word\", got \"{other}\""),
             } : throw input.Fail("$.level", "missing");
-            if (!root.TryGetProperty("order", out var o) || !o.TryGetInt32(out int order) || order < 1 || order > MaxOrder)
+            // TryGet* throw on a value of another kind ("2" for 2): check the kind first.
+            if (!root.TryGetProperty("order", out var o) || o.ValueKind != JsonValueKind.Number || !o.TryGetInt32(out int order) || order < 1 || order > MaxOrder)
                 throw input.Fail("$.order", $"expected an integer in 1..{MaxOrder}");
             if (!root.TryGetProperty("vocab", out var vocabEl) || vocabEl.ValueKind != JsonValueKind.Array || vocabEl.GetArrayLength() < 1)
                 throw input.Fail("$.vocab", "expected a non-empty array of strings");
@@ -326,7 +327,7 @@ public sealed class NGramModel : AutoregressiveLanguageModel
                 long count = 0;
                 foreach (var e in g.EnumerateArray())
                 {
-                    if (!e.TryGetInt64(out long x)) throw input.Fail($"{at}[{j}]", "expected an integer");
+                    if (e.ValueKind != JsonValueKind.Number || !e.TryGetInt64(out long x)) throw input.Fail($"{at}[{j}]", "expected an integer");
                     if (j < order)
                     {
                         if (x < -1 || x >= vocab.Length) throw input.Fail($"{at}[{j}]", $"token id {x} outside -1..{vocab.Length - 1}");

@@ -51,13 +51,15 @@ public sealed class TextTask
     }
 
     /// <summary>Reads a prompts file: one JSON object per line, <c>prompt</c> a non-empty string, <c>weight</c> optional (> 0, default 1);
-    /// weights are normalised. Errors name the file and line.</summary>
+    /// weights are normalised. A key set twice, or an unknown key that looks like a misspelt <c>prompt</c> or <c>weight</c>,
+    /// is refused. Errors name the file and line.</summary>
     public static IReadOnlyList<TextPrompt> ReadPrompts(string path)
     {
         string[] lines;
         try
         {
             if (Directory.Exists(path)) throw new InputException($"{path}: is a directory, not a prompts file");
+            LmExplore.Instances.InputPath.Check(path); // a FIFO would block, a device would never end
             lines = File.ReadAllLines(path, Encoding.UTF8);
         }
         catch (FileNotFoundException) { throw new InputException($"{path}: file not found"); }
@@ -73,6 +75,7 @@ public sealed class TextTask
                 using var doc = JsonDocument.Parse(lines[i]);
                 var root = doc.RootElement;
                 if (root.ValueKind != JsonValueKind.Object) throw new InputException($"{at}: expected a JSON object {{\"prompt\": \"…\"}}");
+                CheckKeys(root, at);
                 if (!root.TryGetProperty("prompt", out var p) || p.ValueKind != JsonValueKind.String || p.GetString()!.Length == 0)
                     throw new InputException($"{at}: \"prompt\" must be a non-empty string");
                 double w = 1;
@@ -87,10 +90,59 @@ public sealed class TextTask
             {
                 throw new InputException($"{at}: not valid JSON ({e.Message.Split('\n')[0].Split(" LineNumber")[0]})");
             }
+            catch (InvalidOperationException)
+            {
+                // System.Text.Json refuses a \ud800 without its pair only when the string is read.
+                throw new InputException($"{at}: a string holds a \\u escape that is not valid Unicode (a lone surrogate)");
+            }
         }
         if (prompts.Count == 0) throw new InputException($"{path}: no prompts");
         double total = prompts.Sum(p => p.Weight);
+        if (double.IsInfinity(total))
+        {
+            // Weights near the top of the double range overflow their sum: they are relative, so scale by the largest
+            // first (only then, so that every file whose sum is finite keeps its exact normalisation).
+            double largest = prompts.Max(p => p.Weight);
+            prompts = prompts.Select(p => p with { Weight = p.Weight / largest }).ToList();
+            total = prompts.Sum(p => p.Weight);
+        }
         return prompts.Select(p => p with { Weight = p.Weight / total }).ToList();
+    }
+
+    private static readonly string[] PromptKeys = ["prompt", "weight"];
+
+    /// <summary>
+    /// A key set twice would leave one of two prompts or weights unread, and a misspelt <c>weight</c> would silently
+    /// weigh 1: both are refused, naming the key. Other keys (ids, answers, notes) are ignored, as in every input file.
+    /// </summary>
+    private static void CheckKeys(JsonElement line, string at)
+    {
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var property in line.EnumerateObject())
+        {
+            if (!seen.Add(property.Name)) throw new InputException($"{at}: key \"{property.Name}\" appears twice");
+            if (PromptKeys.Contains(property.Name)) continue;
+            foreach (var known in PromptKeys)
+                if (string.Equals(property.Name, known, StringComparison.OrdinalIgnoreCase) || EditDistance(property.Name.ToLowerInvariant(), known) <= 2)
+                    throw new InputException($"{at}: unknown key \"{property.Name}\" (did you mean \"{known}\"? a line has \"prompt\" and optionally \"weight\")");
+        }
+    }
+
+    /// <summary>Optimal-string-alignment distance (insertions, deletions, substitutions, adjacent swaps count 1).</summary>
+    private static int EditDistance(string a, string b)
+    {
+        if (Math.Abs(a.Length - b.Length) > 2) return 3;
+        var d = new int[a.Length + 1, b.Length + 1];
+        for (int i = 0; i <= a.Length; i++) d[i, 0] = i;
+        for (int j = 0; j <= b.Length; j++) d[0, j] = j;
+        for (int i = 1; i <= a.Length; i++)
+            for (int j = 1; j <= b.Length; j++)
+            {
+                int v = Math.Min(Math.Min(d[i - 1, j] + 1, d[i, j - 1] + 1), d[i - 1, j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1));
+                if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) v = Math.Min(v, d[i - 2, j - 2] + 1);
+                d[i, j] = v;
+            }
+        return d[a.Length, b.Length];
     }
 }
 

@@ -2,7 +2,8 @@ using System.Text;
 
 namespace LmExplore.Instances;
 
-/// <summary>Never a half-written file: write to a temporary file in the same directory, then rename over the target.</summary>
+/// <summary>Never a half-written file: write to a temporary file in the same directory, then rename over the target
+/// (the final target of a symbolic link: the link stays).</summary>
 internal static class AtomicFile
 {
     /// <summary>Runs <paramref name="write"/> on a temp file next to <paramref name="path"/> and renames it into place.
@@ -16,11 +17,10 @@ internal static class AtomicFile
     /// <summary>As <see cref="Write(string, Action{TextWriter})"/>, for binary content written to a stream.</summary>
     public static void WriteBytes(string path, Action<Stream> write)
     {
-        if (path.Length == 0) throw new InputException("cannot write: the output file name is empty");
-        string full = Path.GetFullPath(path);
+        // The output rule (OutputPath): a regular file or a new one, never a FIFO or device the rename would replace; a
+        // symbolic link is written through, so the temporary file goes next to the link's final target.
+        string full = OutputPath.Target(path);
         string dir = Path.GetDirectoryName(full) ?? ".";
-        if (!Directory.Exists(dir)) throw new InputException($"{path}: cannot write (directory {dir} does not exist)");
-        if (Directory.Exists(full)) throw new InputException($"{path}: cannot write (it is a directory)");
         string tmp = Path.Combine(dir, "." + Path.GetFileName(full) + "." + Environment.ProcessId + "." + Guid.NewGuid().ToString("N")[..8] + ".tmp");
         // A SIGTERM (kill, timeout) mid-write terminates the process: remove the temp file first (the target is never
         // touched). The handler does not cancel the signal, so the default termination follows.

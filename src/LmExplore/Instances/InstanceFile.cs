@@ -42,6 +42,7 @@ public static class InstanceFile
     /// </summary>
     public static LoadedInstance Load(string path, bool normalize = false)
     {
+        InputPath.Check(path); // a FIFO would block the readers below, a device would never end
         if (path.EndsWith(NpzInstance.Extension, StringComparison.OrdinalIgnoreCase))
             return new LoadedInstance(NpzInstance.Read(path, normalize));
         // Canonical lmexplore.instance/v1 files take the streaming reader; anything else (other formats, unusual

@@ -38,6 +38,7 @@ internal sealed class JsonInput
         try
         {
             if (Directory.Exists(path)) throw new InputException($"{path}: is a directory, not an instance file");
+            InputPath.Check(path); // a FIFO would block, a device would never end
             return (input, System.IO.File.ReadAllBytes(path));
         }
         catch (FileNotFoundException) { throw new InputException($"{path}: file not found"); }
