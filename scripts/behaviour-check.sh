@@ -156,23 +156,29 @@ capture() {
   cp "$root/examples/sweep.json" "$scratch/sweep.json"
   for a in 0 1 2 3 4 5 6 7 8 9; do for b in 0 1 2 3 4 5 6 7 8 9; do echo "$a+$b=$((a + b))"; done; done >"$scratch/sums.txt"
   printf '%s\n' '{"prompt": "2+3="}' '{"prompt": "4+4=", "weight": 2}' '{"prompt": "7+1="}' '{"prompt": "9+9="}' >"$scratch/sums-prompts.jsonl"
-  # A verifier and a feature command as a user writes them (docs/FORMATS.md, verifier protocol).
+  # A verifier and a feature command as a user writes them (docs/FORMATS.md, verifier protocol). Each echoes the
+  # request's id when it has one, so the same scripts speak to code from before and after the protocol gained ids.
   cat >"$scratch/verify.py" <<'PY'
 import json, sys
 for line in sys.stdin:
     req = json.loads(line)
     a, b = req["prompt"].rstrip("=").split("+")
-    print(json.dumps({"reward": 1.0 if req["response"].strip() == str(int(a) + int(b)) else 0.0}), flush=True)
+    reply = {"reward": 1.0 if req["response"].strip() == str(int(a) + int(b)) else 0.0}
+    if "id" in req: reply["id"] = req["id"]
+    print(json.dumps(reply), flush=True)
 PY
   cat >"$scratch/features.py" <<'PY'
 import json, sys
 for line in sys.stdin:
-    r = json.loads(line)["response"]
+    req = json.loads(line)
+    r = req["response"]
     v = [0.0] * 8
     if r: v[ord(r[0]) % 6] = 0.5
     v[6] = 0.1 * min(len(r), 5)
     v[7] = 0.3 if r.strip().isdigit() else -0.3
-    print(json.dumps({"features": v}), flush=True)
+    reply = {"features": v}
+    if "id" in req: reply["id"] = req["id"]
+    print(json.dumps(reply), flush=True)
 PY
 
   # --- help texts: the command-line surface itself
