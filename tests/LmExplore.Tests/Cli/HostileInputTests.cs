@@ -55,7 +55,7 @@ public class HostileInputTests
         string model = dir.File("m.json");
         Assert.Equal(0, CliHarness.Invoke("lm", "train", "--corpus", "letters", "--order", "2", "--out", model).ExitCode);
         string prompts = dir.Write("p.jsonl", "{\"prompt\": \"ab>\", \"weight\": 1e308}\n{\"prompt\": \"cd>\", \"weight\": 1e308}\n");
-        string verifier = dir.Write("v.py", "import sys, json\nfor l in sys.stdin:\n    print(json.dumps({'reward': 1.0}), flush=True)\n");
+        string verifier = dir.Write("v.py", "import sys, json\nfor l in sys.stdin:\n    print(json.dumps({'id': json.loads(l)['id'], 'reward': 1.0}), flush=True)\n");
         var run = CliHarness.Invoke("run", "--task", prompts, "--model", model, "--verifier", $"python3 '{verifier}'", "--algo", "passive",
             "--algo-param", "pairs=3", "--seed", "1", "--param", "eval-samples=4", "--param", "verifier-timeout=120", "--json").SingleJsonObject();
         Assert.Equal(2, run.GetProperty("diagnostics").GetProperty("prompts").GetDouble());
