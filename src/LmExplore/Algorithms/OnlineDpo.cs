@@ -71,6 +71,10 @@ public sealed class OnlineDpo : IAlgorithm
         long rounds = given ?? (planned ? target.InformativePairs(d, beta) : meter.BudgetData is long bd ? bd / 2 : long.MaxValue);
         if (planned && rounds * Math.Max(1.0, d) > SpannerSampling.MaxPlannedWork / 10)
             throw new InputException($"{algorithm}: {rounds:0.#E+0} rounds at d = {d} cannot finish; give a smaller --budget-data or algo-param rounds");
+        // With only a compute budget the rounds go on until it is spent (each costs at least two samples): a budget under
+        // which that could not finish is refused up front rather than left running for days.
+        if (!planned && meter.BudgetData is null && meter.BudgetComp is long bc && bc / 2.0 * Math.Max(1.0, d) > SpannerSampling.MaxPlannedWork)
+            throw new InputException($"{algorithm}: --budget-comp {bc} with no --budget-data allows up to {bc / 2.0:0.#E+0} rounds at d = {d}, which cannot finish; give --budget-data, algo-param rounds or a smaller --budget-comp");
         return rounds;
     }
 
