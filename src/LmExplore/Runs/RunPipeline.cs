@@ -29,8 +29,8 @@ public sealed record RunOutcome(RunResult Result, Problem Problem, LearnedPolicy
 public static class RunPipeline
 {
     /// <summary>Runs <paramref name="request"/> on <paramref name="problem"/>. Throws <see cref="InputException"/> on bad
-    /// input; never lets a budget exception escape. The same request gives the same result, wall_seconds aside. The
-    /// outcome does not own <paramref name="problem"/> unless the caller hands it over.</summary>
+    /// input; never lets a budget exception escape. The same request gives the same result, wall_seconds aside.
+    /// Disposing the outcome disposes <paramref name="problem"/>.</summary>
     public static RunOutcome Execute(Problem problem, RunRequest request, IProgress<double>? progress = null, CancellationToken cancellationToken = default,
         Stopwatch? clock = null)
     {
