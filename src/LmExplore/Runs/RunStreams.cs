@@ -1,7 +1,7 @@
 namespace LmExplore.Runs;
 
 /// <summary>
-/// The keys of the child random streams of a run (<see cref="Numerics.Rng.Split"/>): every stream of a run is split
+/// The keys of the child random streams of a run (<see cref="Numerics.Rng.Split(string)"/>): every stream of a run is split
 /// off its seed by a fixed key, so one seed fixes the whole run and a new stream never shifts an old one.
 /// </summary>
 public static class RunStreams

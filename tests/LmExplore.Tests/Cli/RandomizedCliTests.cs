@@ -46,7 +46,7 @@ public sealed class RandomizedCliTests : IDisposable
         ["--param", "--algo-param", "--seed", "--budget-comp", "--budget-data", "--budget-tokens", "--out", "--output-samples", "--model", "--task", "--instance", "--no-such-option"];
 
     [Fact]
-    public void GeneratedArguments_NeverReachExitOne_HangOrLeaveAProcess()
+    public async Task GeneratedArguments_NeverReachExitOne_HangOrLeaveAProcess()
     {
         var files = new Dictionary<string, string>
         {
@@ -69,12 +69,12 @@ public sealed class RandomizedCliTests : IDisposable
             string shown = string.Join(' ', args.Select(a => a.Length > 40 ? a[..40] + "…" : a));
             var children = ChildProcesses();
             var run = Task.Run(() => CliHarness.Invoke(args));
-            if (!run.Wait(TimeSpan.FromSeconds(60)))
+            if (await Task.WhenAny(run, Task.Delay(TimeSpan.FromSeconds(60))) != run)
             {
                 failures.Add($"hang (60 s): {shown}");
                 break; // the thread cannot be stopped; report what we have
             }
-            var outcome = run.Result;
+            var outcome = await run;
             exitCodes[outcome.ExitCode] = exitCodes.GetValueOrDefault(outcome.ExitCode) + 1;
             if (outcome.ExitCode is not (0 or 2 or 3)) failures.Add($"exit {outcome.ExitCode}: {shown}\n  {outcome.Stderr.Trim()}");
             else if (outcome.ExitCode == 2 && (outcome.ErrorLines.Length != 1 || !outcome.ErrorLines[0].StartsWith("error: ", StringComparison.Ordinal)))
