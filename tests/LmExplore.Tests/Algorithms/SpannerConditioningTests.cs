@@ -6,7 +6,7 @@ using LmExplore.Tests.Cli;
 namespace LmExplore.Tests.Algorithms;
 
 /// <summary>
-/// Acceptance-check regressions: SpannerSampling on features far larger than λ (norm 1e8, legal in a file) or with a
+/// Regressions: SpannerSampling on features far larger than λ (norm 1e8, legal in a file) or with a
 /// tiny λ used to crash with exit code 1 ("Σ_span⁻¹ is not positive definite"). Now it either runs or stops with the
 /// bad-input contract (exit 2, one line), and at the edge of the guard the evaluation no longer throws.
 /// </summary>

@@ -4,7 +4,7 @@ using LmExplore.Tests.Cli;
 namespace LmExplore.Tests.Instances;
 
 /// <summary>
-/// Acceptance-check regression: a write that failed with anything but an I/O error (a bug, a cancellation) left its
+/// Regression: a write that failed with anything but an I/O error (a bug, a cancellation) left its
 /// hidden temp file behind, and so did a SIGTERM mid-write (checked by hand: `kill -TERM` during a 400 MB export
 /// now leaves only the untouched target). The target is never touched by a failed write.
 /// </summary>
@@ -35,7 +35,7 @@ public class AtomicWriteTests
     }
 }
 
-/// <summary>Acceptance-check regression: an empty <c>--out</c> was an internal error (exit 1) in run and export.</summary>
+/// <summary>Regression: an empty <c>--out</c> was an internal error (exit 1) in run and export.</summary>
 public class EmptyOutPathTests
 {
     [Fact]

@@ -3,7 +3,7 @@ using LmExplore.Tests.Cli;
 namespace LmExplore.Tests.Instances;
 
 /// <summary>
-/// Acceptance-check regression: docs/FORMATS.md says every family can be exported and re-imported; <c>instance export</c>
+/// Regression: docs/FORMATS.md says every family can be exported and re-imported; <c>instance export</c>
 /// refused the chain family ("enumerable instances only") although the autoregressive writer exists.
 /// </summary>
 public class ChainExportTests

@@ -4,7 +4,7 @@ using LmExplore.Tests.Cli;
 namespace LmExplore.Tests.Instances;
 
 /// <summary>
-/// Acceptance-check regressions: invalid UTF-8 bytes or a lone-surrogate \u escape in an instance file used to escape
+/// Regressions: invalid UTF-8 bytes or a lone-surrogate \u escape in an instance file used to escape
 /// as an internal error (exit 1) because System.Text.Json only checks text when a string is read. Now: the
 /// bad-input contract (exit 2, one line) from both <c>instance inspect</c> and <c>run</c>.
 /// </summary>

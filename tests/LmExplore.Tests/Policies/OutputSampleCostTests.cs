@@ -4,7 +4,7 @@ using LmExplore.Policies;
 namespace LmExplore.Tests.Policies;
 
 /// <summary>
-/// Acceptance-check regression, ported to the envelope sampler: for π_θ = π_ref (θ = 0, e.g. Passive with
+/// Regression: for π_θ = π_ref (θ = 0, e.g. Passive with
 /// <c>pairs=0</c>) every score is equal, so the first proposal is always accepted: output_sample_cost is exactly
 /// m pilot samples + 1 proposal, with no rounding creeping in.
 /// </summary>
