@@ -123,26 +123,9 @@ public sealed class TextTask
             if (!seen.Add(property.Name)) throw new InputException($"{at}: key \"{property.Name}\" appears twice");
             if (PromptKeys.Contains(property.Name)) continue;
             foreach (var known in PromptKeys)
-                if (string.Equals(property.Name, known, StringComparison.OrdinalIgnoreCase) || EditDistance(property.Name.ToLowerInvariant(), known) <= 2)
+                if (string.Equals(property.Name, known, StringComparison.OrdinalIgnoreCase) || LmExplore.Instances.JsonInput.EditDistance(property.Name.ToLowerInvariant(), known) <= 2)
                     throw new InputException($"{at}: unknown key \"{property.Name}\" (did you mean \"{known}\"? a line has \"prompt\" and optionally \"weight\")");
         }
-    }
-
-    /// <summary>Optimal-string-alignment distance (insertions, deletions, substitutions, adjacent swaps count 1).</summary>
-    private static int EditDistance(string a, string b)
-    {
-        if (Math.Abs(a.Length - b.Length) > 2) return 3;
-        var d = new int[a.Length + 1, b.Length + 1];
-        for (int i = 0; i <= a.Length; i++) d[i, 0] = i;
-        for (int j = 0; j <= b.Length; j++) d[0, j] = j;
-        for (int i = 1; i <= a.Length; i++)
-            for (int j = 1; j <= b.Length; j++)
-            {
-                int v = Math.Min(Math.Min(d[i - 1, j] + 1, d[i, j - 1] + 1), d[i - 1, j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1));
-                if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) v = Math.Min(v, d[i - 2, j - 2] + 1);
-                d[i, j] = v;
-            }
-        return d[a.Length, b.Length];
     }
 }
 

@@ -213,7 +213,7 @@ internal sealed class JsonInput
     }
 
     /// <summary>Optimal-string-alignment distance (insertions, deletions, substitutions, adjacent transpositions).</summary>
-    private static int EditDistance(string a, string b)
+    internal static int EditDistance(string a, string b)
     {
         if (Math.Abs(a.Length - b.Length) > 2) return 3;
         var d = new int[a.Length + 1, b.Length + 1];
